@@ -1,0 +1,109 @@
+package nn
+
+import "math"
+
+// AttentionForward is causal multi-head self-attention on already projected
+// queries, keys and values. Head h of position t uses channels
+// [h·hs, (h+1)·hs) with hs = C/NH:
+//
+//	att[b,h,t,t2] = softmax_t2≤t( q[b,t,h]·k[b,t2,h] / √hs )
+//	out[b,t,h]    = Σ_t2 att[b,h,t,t2] · v[b,t2,h]
+//
+// out, q, k, v (B,T,C); att (B,NH,T,T) receives the attention weights (zero
+// above the diagonal), which the backward pass needs.
+func AttentionForward(out, att, q, k, v []float32, B, T, C, NH int) {
+	hs := C / NH
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	for b := 0; b < B; b++ {
+		for h := 0; h < NH; h++ {
+			for t := 0; t < T; t++ {
+				qt := q[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
+				row := att[((b*NH+h)*T+t)*T : ((b*NH+h)*T+t+1)*T]
+				maxv := float32(math.Inf(-1))
+				for t2 := 0; t2 <= t; t2++ {
+					kt := k[(b*T+t2)*C+h*hs : (b*T+t2)*C+(h+1)*hs]
+					var s float32
+					for i := range qt {
+						s += qt[i] * kt[i]
+					}
+					s *= scale
+					row[t2] = s
+					if s > maxv {
+						maxv = s
+					}
+				}
+				var sum float32
+				for t2 := 0; t2 <= t; t2++ {
+					e := float32(math.Exp(float64(row[t2] - maxv)))
+					row[t2] = e
+					sum += e
+				}
+				inv := 1 / sum
+				for t2 := 0; t2 <= t; t2++ {
+					row[t2] *= inv
+				}
+				for t2 := t + 1; t2 < T; t2++ {
+					row[t2] = 0
+				}
+				o := out[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
+				for i := range o {
+					o[i] = 0
+				}
+				for t2 := 0; t2 <= t; t2++ {
+					a := row[t2]
+					vt := v[(b*T+t2)*C+h*hs : (b*T+t2)*C+(h+1)*hs]
+					for i := range o {
+						o[i] += a * vt[i]
+					}
+				}
+			}
+		}
+	}
+}
+
+// AttentionBackward accumulates dq, dk, dv (B,T,C) from dout (B,T,C).
+// scratch needs at least T floats. With p = att[b,h,t,:] and
+// g[t2] = dout[b,t,h]·v[b,t2,h]:
+//
+//	dv[t2] += p[t2]·dout[t]
+//	ds[t2]  = p[t2]·(g[t2] - Σ_j p[j]·g[j])       (softmax backward)
+//	dq[t]  += Σ_t2 ds[t2]·k[t2] / √hs,   dk[t2] += ds[t2]·q[t] / √hs
+func AttentionBackward(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, C, NH int) {
+	hs := C / NH
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	g := scratch[:T]
+	for b := 0; b < B; b++ {
+		for h := 0; h < NH; h++ {
+			for t := 0; t < T; t++ {
+				row := att[((b*NH+h)*T+t)*T : ((b*NH+h)*T+t+1)*T]
+				do := dout[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
+				var dot float32
+				for t2 := 0; t2 <= t; t2++ {
+					off := (b*T+t2)*C + h*hs
+					vt := v[off : off+hs]
+					dvt := dv[off : off+hs]
+					var s float32
+					p := row[t2]
+					for i := range do {
+						s += do[i] * vt[i]
+						dvt[i] += p * do[i]
+					}
+					g[t2] = s
+					dot += p * s
+				}
+				qt := q[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
+				dqt := dq[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
+				for t2 := 0; t2 <= t; t2++ {
+					ds := row[t2] * (g[t2] - dot) * scale
+					off := (b*T+t2)*C + h*hs
+					kt := k[off : off+hs]
+					dkt := dk[off : off+hs]
+					for i := range qt {
+						dqt[i] += ds * kt[i]
+						dkt[i] += ds * qt[i]
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,30 @@
+package nn
+
+import "math"
+
+var geluScale = float32(math.Sqrt(2 / math.Pi))
+
+// GeluForward applies GELU with GPT-2's tanh approximation:
+//
+//	gelu(x) = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+//
+// out, inp (N).
+func GeluForward(out, inp []float32) {
+	for i, x := range inp {
+		u := geluScale * (x + 0.044715*x*x*x)
+		out[i] = 0.5 * x * (1 + float32(math.Tanh(float64(u))))
+	}
+}
+
+// GeluBackward accumulates dinp += gelu'(inp)·dout, with
+//
+//	gelu'(x) = ½(1+tanh u) + ½·x·(1-tanh²u)·√(2/π)·(1 + 3·0.044715·x²)
+func GeluBackward(dinp, inp, dout []float32) {
+	for i, x := range inp {
+		u := geluScale * (x + 0.044715*x*x*x)
+		th := float32(math.Tanh(float64(u)))
+		sech2 := 1 - th*th
+		g := 0.5*(1+th) + 0.5*x*sech2*geluScale*(1+3*0.044715*x*x)
+		dinp[i] += g * dout[i]
+	}
+}

@@ -1,0 +1,41 @@
+package nn
+
+import "github.com/lora-playground/lora-playground/core/kernels"
+
+// LinearForward computes y = x·Wᵀ + b with W stored [out, in] (PyTorch's
+// layout). out (N,Out), inp (N,In), weight (Out,In), bias (Out) or nil.
+func LinearForward(out, inp, weight, bias []float32, N, In, Out int) {
+	kernels.MatMulNT(out, inp, weight, N, Out, In, false)
+	if bias != nil {
+		for n := 0; n < N; n++ {
+			o := out[n*Out : (n+1)*Out]
+			for i := range o {
+				o[i] += bias[i]
+			}
+		}
+	}
+}
+
+// LinearBackward accumulates
+//
+//	dinp    += dout · W      (N,In)
+//	dweight += doutᵀ · inp   (Out,In)   skipped when dweight is nil (frozen W)
+//	dbias   += Σ_n dout      (Out)      skipped when dbias is nil
+//
+// dinp may be nil when nothing upstream needs it.
+func LinearBackward(dinp, dweight, dbias, dout, inp, weight []float32, N, In, Out int) {
+	if dinp != nil {
+		kernels.MatMulNN(dinp, dout, weight, N, In, Out, true)
+	}
+	if dweight != nil {
+		kernels.MatMulTN(dweight, dout, inp, Out, In, N, true)
+	}
+	if dbias != nil {
+		for n := 0; n < N; n++ {
+			d := dout[n*Out : (n+1)*Out]
+			for i := range d {
+				dbias[i] += d[i]
+			}
+		}
+	}
+}
