@@ -1,0 +1,221 @@
+package model
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/lora-playground/lora-playground/core/nn"
+)
+
+// layerActs are the activations of one block kept for the backward pass.
+type layerActs struct {
+	ln1     []float32 // (B,T,C)
+	ln1Mean []float32 // (B,T)
+	ln1Rstd []float32 // (B,T)
+	q, k, v []float32 // (B,T,C)
+	att     []float32 // (B,NH,T,T)
+	atty    []float32 // (B,T,C) attention output before o_proj
+	res2    []float32 // (B,T,C) residual after the attention branch
+	ln2     []float32 // (B,T,C)
+	ln2Mean []float32 // (B,T)
+	ln2Rstd []float32 // (B,T)
+	up      []float32 // (B,T,4C)
+	gelu    []float32 // (B,T,4C)
+}
+
+// Activations are the buffers of one forward/backward pass for batches of up
+// to MaxB sequences of up to MaxT tokens. Allocate once, reuse every step.
+type Activations struct {
+	MaxB, MaxT int
+	B, T       int // shape of the last forward pass
+
+	resid            [][]float32 // n_layer+1 × (B,T,C): resid[0] is the embedding, resid[l+1] the output of block l
+	layers           []layerActs
+	lnf              []float32 // (B,T,C)
+	lnfMean, lnfRstd []float32 // (B,T)
+	Logits           []float32 // (B,T,V)
+	Probs            []float32 // (B,T,V)
+	branch           []float32 // (B,T,C) scratch: a branch's output before it joins the residual
+
+	// Backward scratch, reused across layers.
+	dres       []float32 // (B,T,C) gradient of the residual stream
+	dln        []float32 // (B,T,C)
+	dq, dk, dv []float32 // (B,T,C)
+	datty      []float32 // (B,T,C)
+	dup        []float32 // (B,T,4C)
+	dgelu      []float32 // (B,T,4C)
+	dlogits    []float32 // (B,T,V)
+	attScratch []float32 // (T)
+
+	weightSum float64
+}
+
+// NewActivations allocates buffers for batches up to B×T.
+func NewActivations(c Config, B, T int) *Activations {
+	C, V, L, NH := c.NEmbd, c.VocabSize, c.NLayer, c.NHead
+	N := B * T
+	f := func(n int) []float32 { return make([]float32, n) }
+	a := &Activations{MaxB: B, MaxT: T}
+	a.resid = make([][]float32, L+1)
+	for i := range a.resid {
+		a.resid[i] = f(N * C)
+	}
+	a.layers = make([]layerActs, L)
+	for l := range a.layers {
+		a.layers[l] = layerActs{
+			ln1: f(N * C), ln1Mean: f(N), ln1Rstd: f(N),
+			q: f(N * C), k: f(N * C), v: f(N * C), att: f(B * NH * T * T), atty: f(N * C),
+			res2: f(N * C), ln2: f(N * C), ln2Mean: f(N), ln2Rstd: f(N),
+			up: f(N * 4 * C), gelu: f(N * 4 * C),
+		}
+	}
+	a.lnf, a.lnfMean, a.lnfRstd = f(N*C), f(N), f(N)
+	a.Logits, a.Probs = f(N*V), f(N*V)
+	a.branch = f(N * C)
+	a.dres, a.dln, a.dq, a.dk, a.dv, a.datty = f(N*C), f(N*C), f(N*C), f(N*C), f(N*C), f(N*C)
+	a.dup, a.dgelu, a.dlogits = f(N*4*C), f(N*4*C), f(N*V)
+	a.attScratch = f(T)
+	return a
+}
+
+// linearForward applies module mod of layer l, and its adapter unless merged.
+func (m *Model) linearForward(out, in []float32, l, mod, N int, rng *rand.Rand) {
+	lin := &m.W.Blocks[l].Lin[mod]
+	o, i := m.Config.ModuleShape(mod)
+	nn.LinearForward(out[:N*o], in[:N*i], lin.W, lin.B, N, i, o)
+	if m.Adapters != nil && !m.Merged {
+		if ad := m.Adapters[l][mod]; ad != nil {
+			ad.Forward(out, in, N, rng != nil, rng)
+		}
+	}
+}
+
+// Forward runs the model on inputs (B,T). With targets and weights (B,T) it
+// also returns the weighted mean cross-entropy in nats per counted token
+// (weights mask prompt and padding positions). rng drives LoRA dropout; pass
+// nil for evaluation, which disables dropout.
+func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float32, B, T int, rng *rand.Rand) (loss float64, err error) {
+	c := m.Config
+	C, V, NH := c.NEmbd, c.VocabSize, c.NHead
+	if B > a.MaxB || T > a.MaxT || T > c.NCtx || B < 1 || T < 1 {
+		return 0, fmt.Errorf("model: batch %d×%d does not fit the buffers (%d×%d) or the context (%d)", B, T, a.MaxB, a.MaxT, c.NCtx)
+	}
+	N := B * T
+	for i, id := range inputs[:N] {
+		if id < 0 || int(id) >= V {
+			return 0, fmt.Errorf("model: token id %d at position %d is outside the vocabulary (size %d)", id, i, V)
+		}
+	}
+	a.B, a.T = B, T
+	w := m.W
+	nn.EncoderForward(a.resid[0], inputs, w.WTE, w.WPE, B, T, C)
+	for l := range w.Blocks {
+		blk := &w.Blocks[l]
+		la := &a.layers[l]
+		x := a.resid[l][:N*C]
+		nn.LayerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, x, blk.Ln1W, blk.Ln1B, N, C)
+		m.linearForward(la.q, la.ln1, l, ModQ, N, rng)
+		m.linearForward(la.k, la.ln1, l, ModK, N, rng)
+		m.linearForward(la.v, la.ln1, l, ModV, N, rng)
+		nn.AttentionForward(la.atty, la.att, la.q, la.k, la.v, B, T, C, NH)
+		m.linearForward(a.branch, la.atty, l, ModO, N, rng)
+		res2 := la.res2[:N*C]
+		for i := range res2 {
+			res2[i] = x[i] + a.branch[i]
+		}
+		nn.LayerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, res2, blk.Ln2W, blk.Ln2B, N, C)
+		m.linearForward(la.up, la.ln2, l, ModUp, N, rng)
+		nn.GeluForward(la.gelu[:N*4*C], la.up[:N*4*C])
+		m.linearForward(a.branch, la.gelu, l, ModDown, N, rng)
+		next := a.resid[l+1][:N*C]
+		for i := range next {
+			next[i] = res2[i] + a.branch[i]
+		}
+	}
+	nn.LayerNormForward(a.lnf, a.lnfMean, a.lnfRstd, a.resid[c.NLayer], w.LnFW, w.LnFB, N, C)
+	nn.LinearForward(a.Logits, a.lnf, w.WTE, nil, N, C, V) // tied head: logits = lnf·wteᵀ
+	if targets == nil {
+		return 0, nil
+	}
+	for i, id := range targets[:N] {
+		if id < 0 || int(id) >= V {
+			return 0, fmt.Errorf("model: target id %d at position %d is outside the vocabulary (size %d)", id, i, V)
+		}
+	}
+	loss, a.weightSum = nn.CrossEntropyForward(a.Probs, a.Logits, targets, weights, N, V)
+	return loss, nil
+}
+
+// Backward accumulates gradients of the last Forward's loss into m.G and
+// into the adapters' gradients. m.G must be allocated (nil slices are
+// frozen) and zeroed by the caller.
+func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []float32) {
+	c := m.Config
+	C, V, NH := c.NEmbd, c.VocabSize, c.NHead
+	B, T := a.B, a.T
+	N := B * T
+	w, g := m.W, m.G
+
+	nn.CrossEntropyBackward(a.dlogits, a.Probs, targets, weights, a.weightSum, N, V)
+	dres := a.dres[:N*C]
+	dln := a.dln[:N*C]
+	clear(dln)
+	nn.LinearBackward(dln, g.WTE, nil, a.dlogits, a.lnf, w.WTE, N, C, V)
+	clear(dres)
+	nn.LayerNormBackward(dres, g.LnFW, g.LnFB, dln, a.resid[c.NLayer], w.LnFW, a.lnfMean, a.lnfRstd, N, C)
+
+	embeddingsTrained := g.WTE != nil || g.WPE != nil
+	for l := c.NLayer - 1; l >= 0; l-- {
+		blk, gb := &w.Blocks[l], &g.Blocks[l]
+		la := &a.layers[l]
+
+		// MLP branch: resid[l+1] = res2 + down(gelu(up(ln2(res2)))).
+		dgelu := a.dgelu[:N*4*C]
+		clear(dgelu)
+		m.linearBackward(dgelu, dres, la.gelu, l, ModDown, N)
+		dup := a.dup[:N*4*C]
+		clear(dup)
+		nn.GeluBackward(dup, la.up[:N*4*C], dgelu)
+		clear(dln)
+		m.linearBackward(dln, dup, la.ln2, l, ModUp, N)
+		nn.LayerNormBackward(dres, gb.Ln2W, gb.Ln2B, dln, la.res2, blk.Ln2W, la.ln2Mean, la.ln2Rstd, N, C)
+
+		// Attention branch: res2 = resid[l] + o(attn(q,k,v of ln1(resid[l]))).
+		datty := a.datty[:N*C]
+		clear(datty)
+		m.linearBackward(datty, dres, la.atty, l, ModO, N)
+		dq, dk, dv := a.dq[:N*C], a.dk[:N*C], a.dv[:N*C]
+		clear(dq)
+		clear(dk)
+		clear(dv)
+		nn.AttentionBackward(dq, dk, dv, datty, la.q, la.k, la.v, la.att, a.attScratch, B, T, C, NH)
+		// Below layer 0's ln_1 only the embeddings remain: when they and
+		// ln_1 are frozen, the gradient with respect to the input of the
+		// q/k/v projections is never read, so skip computing it.
+		needInput := l > 0 || embeddingsTrained || gb.Ln1W != nil || gb.Ln1B != nil
+		var dlnIn []float32
+		if needInput {
+			clear(dln)
+			dlnIn = dln
+		}
+		m.linearBackward(dlnIn, dq, la.ln1, l, ModQ, N)
+		m.linearBackward(dlnIn, dk, la.ln1, l, ModK, N)
+		m.linearBackward(dlnIn, dv, la.ln1, l, ModV, N)
+		if needInput {
+			nn.LayerNormBackward(dres, gb.Ln1W, gb.Ln1B, dln, a.resid[l], blk.Ln1W, la.ln1Mean, la.ln1Rstd, N, C)
+		}
+	}
+	nn.EncoderBackward(g.WTE, g.WPE, dres, inputs, B, T, C)
+}
+
+// linearBackward is LinearBackward for module mod of layer l plus its adapter.
+func (m *Model) linearBackward(dinp, dout, inp []float32, l, mod, N int) {
+	o, i := m.Config.ModuleShape(mod)
+	lin, glin := &m.W.Blocks[l].Lin[mod], &m.G.Blocks[l].Lin[mod]
+	nn.LinearBackward(dinp, glin.W, glin.B, dout[:N*o], inp[:N*i], lin.W, N, i, o)
+	if m.Adapters != nil && !m.Merged {
+		if ad := m.Adapters[l][mod]; ad != nil {
+			ad.Backward(dinp, dout[:N*o], N)
+		}
+	}
+}
