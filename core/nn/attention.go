@@ -13,35 +13,12 @@ import "math"
 // above the diagonal), which the backward pass needs.
 func AttentionForward(out, att, q, k, v []float32, B, T, C, NH int) {
 	hs := C / NH
-	scale := float32(1 / math.Sqrt(float64(hs)))
 	for b := 0; b < B; b++ {
 		for h := 0; h < NH; h++ {
 			for t := 0; t < T; t++ {
 				qt := q[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
 				row := att[((b*NH+h)*T+t)*T : ((b*NH+h)*T+t+1)*T]
-				maxv := float32(math.Inf(-1))
-				for t2 := 0; t2 <= t; t2++ {
-					kt := k[(b*T+t2)*C+h*hs : (b*T+t2)*C+(h+1)*hs]
-					var s float32
-					for i := range qt {
-						s += qt[i] * kt[i]
-					}
-					s *= scale
-					row[t2] = s
-					if s > maxv {
-						maxv = s
-					}
-				}
-				var sum float32
-				for t2 := 0; t2 <= t; t2++ {
-					e := float32(math.Exp(float64(row[t2] - maxv)))
-					row[t2] = e
-					sum += e
-				}
-				inv := 1 / sum
-				for t2 := 0; t2 <= t; t2++ {
-					row[t2] *= inv
-				}
+				CausalSoftmaxRow(row[:t+1], qt, k[b*T*C:], C, h*hs)
 				for t2 := t + 1; t2 < T; t2++ {
 					row[t2] = 0
 				}
@@ -105,5 +82,41 @@ func AttentionBackward(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, 
 				}
 			}
 		}
+	}
+}
+
+// CausalSoftmaxRow computes one row of attention weights: for the query qh
+// (one head, hs values) against the keys of positions 0..len(row)-1, stored
+// in keys with row stride C and the head's channels starting at off:
+//
+//	row[t2] = softmax_t2( qh·keys[t2, off:off+hs] / √hs )
+//
+// It is shared by the batched forward pass and the cached decoder so that
+// both compute exactly the same numbers.
+func CausalSoftmaxRow(row, qh, keys []float32, C, off int) {
+	hs := len(qh)
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	maxv := float32(math.Inf(-1))
+	for t2 := range row {
+		kt := keys[t2*C+off : t2*C+off+hs]
+		var s float32
+		for i := range qh {
+			s += qh[i] * kt[i]
+		}
+		s *= scale
+		row[t2] = s
+		if s > maxv {
+			maxv = s
+		}
+	}
+	var sum float32
+	for t2, s := range row {
+		e := float32(math.Exp(float64(s - maxv)))
+		row[t2] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for t2 := range row {
+		row[t2] *= inv
 	}
 }

@@ -1,0 +1,132 @@
+// Package sample generates text from a model: temperature sampling with an
+// optional top-k filter, or greedy decoding at temperature 0, all seeded so
+// that the same prompt, seed and weights give the same text.
+package sample
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/lora-playground/lora-playground/core/model"
+)
+
+// Options controls generation.
+type Options struct {
+	MaxTokens   int     // tokens to generate
+	Temperature float64 // 0 is greedy (argmax); 1 samples the model's distribution
+	TopK        int     // keep only the k most likely tokens; 0 keeps all
+	Seed        uint64
+	// StopToken ends generation after it is produced, when StopAt is set.
+	StopToken int32
+	StopAt    bool
+}
+
+// Validate reports unusable options.
+func (o Options) Validate() error {
+	switch {
+	case o.MaxTokens < 0 || o.MaxTokens > 100000:
+		return fmt.Errorf("sample: max tokens must be between 0 and 100000, got %d", o.MaxTokens)
+	case math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0) || o.Temperature < 0:
+		return fmt.Errorf("sample: temperature must be a non-negative number, got %v", o.Temperature)
+	case o.TopK < 0:
+		return fmt.Errorf("sample: top-k must be non-negative, got %d", o.TopK)
+	}
+	return nil
+}
+
+// Generate continues prompt and returns only the new tokens. When the
+// context fills up, the window slides: the decoder restarts on the last half
+// of the context.
+func Generate(m *model.Model, prompt []int32, o Options) ([]int32, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if len(prompt) == 0 {
+		return nil, fmt.Errorf("sample: the prompt is empty")
+	}
+	ctx := m.Config.NCtx
+	d := model.NewDecoder(m)
+	rng := rand.New(rand.NewPCG(o.Seed, 0x73616d70))
+	hist := append([]int32(nil), prompt...)
+	start := 0
+	if len(hist) > ctx {
+		start = len(hist) - ctx
+	}
+	for _, t := range hist[start:] {
+		if err := d.Feed(t); err != nil {
+			return nil, err
+		}
+	}
+	probs := make([]float64, m.Config.VocabSize)
+	out := make([]int32, 0, o.MaxTokens)
+	for len(out) < o.MaxTokens {
+		next := pick(d.Logits, probs, o, rng)
+		out = append(out, next)
+		hist = append(hist, next)
+		if o.StopAt && next == o.StopToken {
+			break
+		}
+		if d.Len() == ctx {
+			d.Reset()
+			for _, t := range hist[len(hist)-ctx/2 : len(hist)-1] {
+				if err := d.Feed(t); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := d.Feed(next); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// pick chooses the next token from logits.
+func pick(logits []float32, probs []float64, o Options, rng *rand.Rand) int32 {
+	if o.Temperature == 0 {
+		best := 0
+		for i, l := range logits {
+			if l > logits[best] {
+				best = i
+			}
+		}
+		return int32(best)
+	}
+	maxv := math.Inf(-1)
+	for _, l := range logits {
+		maxv = math.Max(maxv, float64(l))
+	}
+	cut := math.Inf(-1)
+	if o.TopK > 0 && o.TopK < len(logits) {
+		s := make([]float64, len(logits))
+		for i, l := range logits {
+			s[i] = float64(l)
+		}
+		sort.Sort(sort.Reverse(sort.Float64Slice(s)))
+		cut = s[o.TopK-1]
+	}
+	var sum float64
+	for i, l := range logits {
+		if float64(l) < cut {
+			probs[i] = 0
+			continue
+		}
+		probs[i] = math.Exp((float64(l) - maxv) / o.Temperature)
+		sum += probs[i]
+	}
+	u := rng.Float64() * sum
+	for i, p := range probs {
+		u -= p
+		if u < 0 && p > 0 {
+			return int32(i)
+		}
+	}
+	for i := len(probs) - 1; i >= 0; i-- { // rounding left u ≥ 0: take the last kept token
+		if probs[i] > 0 {
+			return int32(i)
+		}
+	}
+	return 0
+}
