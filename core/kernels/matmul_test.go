@@ -269,3 +269,21 @@ func BenchmarkMatMul(b *testing.B) {
 		}
 	}
 }
+
+func TestTranspose(t *testing.T) {
+	for _, s := range []struct{ r, c int }{{0, 0}, {1, 1}, {1, 9}, {9, 1}, {3, 8}, {8, 3}, {5, 17}, {512, 128}, {7, 97}} {
+		src := make([]float32, s.r*s.c)
+		for i := range src {
+			src[i] = float32(i)
+		}
+		dst := make([]float32, s.r*s.c)
+		transpose(dst, src, s.r, s.c)
+		for i := 0; i < s.r; i++ {
+			for j := 0; j < s.c; j++ {
+				if dst[j*s.r+i] != src[i*s.c+j] {
+					t.Fatalf("%dx%d: dst[%d,%d] = %v, want %v", s.r, s.c, j, i, dst[j*s.r+i], src[i*s.c+j])
+				}
+			}
+		}
+	}
+}
