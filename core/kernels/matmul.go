@@ -5,10 +5,10 @@ import "sync"
 // The fast kernels share one micro-kernel, ntTile, which computes
 // out(m,n) = a(m,k) · b(n,k)ᵀ with both operands contiguous along k. MatMulNN
 // and MatMulTN first transpose whichever operand is not k-contiguous into a
-// scratch buffer and then call it. A transpose costs O((m+n)·k) loads and
-// stores against O(m·n·k) multiply-adds, so for the shapes training uses
-// (m = 512 rows) it is a few percent of the product, and it leaves only one
-// inner loop to tune.
+// scratch buffer and then call it. Transposing costs (m+n)·k moves against
+// m·n·k multiply-adds, a ratio of at most 1/m + 1/n: under 1% for the
+// 512-row products of a linear layer, about 13% for the rank-8 LoRA
+// gradient (8×128×512). In exchange only one inner loop has to be fast.
 //
 // Why this form. Go's js/wasm backend emits scalar wasm and has 16 float32
 // registers; every slice load costs an address computation plus an
@@ -27,7 +27,7 @@ import "sync"
 // For NN and TN the alternatives that avoid scratch were measured too: a
 // register tile that reads the strided operand row by row (one slice bounds
 // check per k step) and an i-tile × j-vector "axpy" form that keeps out in
-// memory. Both were 20–40% slower in wasm than transpose-then-NT.
+// memory. In wasm they ran 30–55% slower than transpose-then-NT.
 
 // MatMulNT computes out(m,n) = a(m,k) · b(n,k)ᵀ, that is
 //
@@ -93,7 +93,7 @@ func checkDims(out, a, b []float32, m, n, k int) {
 }
 
 // ntTile computes out(m,n) (+)= a(m,k) · b(n,k)ᵀ with a 4×2 register tile
-// and k unrolled by 4. See the package comment above for why.
+// and k unrolled by 4. The comment at the top of this file says why.
 func ntTile(out, a, b []float32, m, n, k int, accumulate bool) {
 	m4, n2 := m-m%4, n-n%2
 	for i := 0; i < m4; i += 4 {
