@@ -124,7 +124,7 @@ func realise(rng *rand.Rand, m e2eMR) string {
 	if food != "" && !foodAfter {
 		head = food + " " + noun
 	}
-	np := strings.Join(append(pre, head), ", ")
+	np := head
 	if len(pre) > 0 {
 		np = strings.Join(pre, ", ") + " " + head
 	}

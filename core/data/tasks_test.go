@@ -77,8 +77,9 @@ func TestCommittedTasks(t *testing.T) {
 }
 
 var (
-	mrName   = regexp.MustCompile(`^name\[([^\]]+)\]`)
-	mrFormat = regexp.MustCompile(`^name\[[^\]]+\]( \| [a-zA-Z]+\[[^\]]+\]){2,5}\n$`)
+	mrName     = regexp.MustCompile(`^name\[([^\]]+)\]`)
+	mrVerbatim = regexp.MustCompile(`(?:eatType|food|near)\[([^\]]+)\]`)
+	mrFormat   = regexp.MustCompile(`^name\[[^\]]+\]( \| [a-zA-Z]+\[[^\]]+\]){2,5}\n$`)
 )
 
 // checkE2E: well-formed meaning representations of 3 to 6 attributes, one
@@ -94,6 +95,12 @@ func checkE2E(t *testing.T, train, val []data.Example) {
 			name := mrName.FindStringSubmatch(ex.Prompt)[1]
 			if !strings.Contains(ex.Completion, name) {
 				t.Errorf("completion %q does not name %q", ex.Completion, name)
+			}
+			// Attributes whose value is said word for word must appear.
+			for _, m := range mrVerbatim.FindAllStringSubmatch(ex.Prompt, -1) {
+				if !strings.Contains(strings.ToLower(ex.Completion), strings.ToLower(m[1])) {
+					t.Errorf("completion %q does not realise %q", ex.Completion, m[0])
+				}
 			}
 			if len(ex.Completion) > 120 || !strings.HasSuffix(ex.Completion, ".") || strings.Contains(ex.Completion, "\n") {
 				t.Errorf("completion %q is not one sentence of at most 120 characters", ex.Completion)
