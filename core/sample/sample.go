@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
+	"github.com/lora-playground/lora-playground/core/data"
 	"github.com/lora-playground/lora-playground/core/model"
+	"github.com/lora-playground/lora-playground/core/tokenizer"
 )
 
 // Options controls generation.
@@ -129,4 +132,40 @@ func pick(logits []float32, probs []float64, o Options, rng *rand.Rand) int32 {
 		}
 	}
 	return 0
+}
+
+// ExactMatch is the share of examples whose greedy completion of the prompt
+// equals the reference completion exactly (the data format ends every
+// completion with "\n", which stops generation). At most limit examples
+// are scored (all when limit ≤ 0).
+func ExactMatch(m *model.Model, tok Tokenizer, examples []data.Example, limit int) (float64, error) {
+	if limit <= 0 || limit > len(examples) {
+		limit = len(examples)
+	}
+	if limit == 0 {
+		return 0, fmt.Errorf("sample: no examples to score")
+	}
+	nl, ok := tok.ID('\n')
+	if !ok {
+		return 0, fmt.Errorf("sample: the vocabulary has no newline to end completions")
+	}
+	right := 0
+	for _, ex := range examples[:limit] {
+		prompt, _ := tok.Encode(ex.Prompt)
+		want, _ := tok.Encode(ex.Completion)
+		got, err := Generate(m, prompt, Options{MaxTokens: len(want) + 1, StopToken: nl, StopAt: true})
+		if err != nil {
+			return 0, err
+		}
+		if len(got) == len(want)+1 && got[len(want)] == nl && slices.Equal(got[:len(want)], want) {
+			right++
+		}
+	}
+	return float64(right) / float64(limit), nil
+}
+
+// Tokenizer is what ExactMatch needs of a tokenizer.
+type Tokenizer interface {
+	Encode(string) ([]int32, tokenizer.Unknown)
+	ID(rune) (int32, bool)
 }
