@@ -214,7 +214,7 @@ func TestBadInputGetsOneClearLine(t *testing.T) {
 		{[]string{"train", "--model", modelDir, "--data", dataFile, "--steps", "zero"}, 2, "invalid value"},
 		{[]string{"train", "--data", dataFile}, 2, "--model is required"},
 		{[]string{"eval", "--model", broken, "--data", dataFile}, 1, "model.safetensors"},
-		{[]string{"eval", "--model", modelDir, "--data", "/nonexistent.txt"}, 1, "no such file"},
+		{[]string{"eval", "--model", modelDir, "--data", "/nonexistent.txt"}, 1, "/nonexistent.txt"},
 		{[]string{"generate", "--model", modelDir, "--adapter", dataFile, "--prompt", "x"}, 1, "data.txt"},
 		{[]string{"params", "--preset", "gpt5"}, 2, "gpt5"},
 		{[]string{"frobnicate"}, 2, "unknown command"},

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# LoRA Playground build script.
+#
+#   ./build.sh          build the static site into dist/ and the native CLI into bin/
+#   ./build.sh serve    build, then serve dist/ on http://127.0.0.1:8080
+#   ./build.sh test     vet, native tests, js/wasm tests under node, fuzz smoke, CLI smoke
+#   ./build.sh bench    training speed: native (go test -bench and lora bench) and js/wasm under node
+#
+# A fresh machine needs only Go for build and serve; test and bench also use
+# node (for the js/wasm build) and install what else they need themselves.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+GOROOT_DIR=$(go env GOROOT)
+WASM_EXEC_DIR="$GOROOT_DIR/lib/wasm"
+
+log() { printf '\n==> %s\n' "$*"; }
+
+need_node() {
+	if ! command -v node >/dev/null 2>&1; then
+		log "installing node (Debian package) for the js/wasm tests"
+		apt-get update -qq && apt-get install -y -qq nodejs >/dev/null
+	fi
+}
+
+build() {
+	log "native CLI → bin/lora"
+	mkdir -p bin
+	go build -o bin/lora ./core/cmd/lora
+	log "js/wasm build of every package"
+	GOOS=js GOARCH=wasm go build ./...
+}
+
+wasm_test() {
+	need_node
+	PATH="$WASM_EXEC_DIR:$PATH" GOOS=js GOARCH=wasm go test "$@"
+}
+
+cmd_test() {
+	log "go vet (native and js/wasm)"
+	go vet ./...
+	GOOS=js GOARCH=wasm go vet ./...
+	log "native tests"
+	go test -count=1 ./...
+	log "js/wasm tests under node"
+	wasm_test -count=1 ./core/...
+	log "fuzzing the safetensors parser for 10s"
+	go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 10s ./core/safetensors/
+	log "fuzzing the PEFT adapter decoder for 10s"
+	go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 10s ./core/peft/
+	log "pretraining recipe smoke run (a few steps of each size, then a resume)"
+	smoke=$(mktemp -d)
+	go run ./models-tiny/pretrain --size nano --steps 6 --checkpoint-every 3 --out "$smoke/nano" --quiet
+	go run ./models-tiny/pretrain --size nano --steps 8 --out "$smoke/nano" --quiet
+	go run ./models-tiny/pretrain --size tiny --steps 2 --out "$smoke/tiny" --quiet
+	log "CLI smoke run on a shipped model"
+	go build -o "$smoke/lora" ./core/cmd/lora
+	"$smoke/lora" train --model models-tiny/nano --data assets/datasets/reverse --steps 5 --out "$smoke/adapter" --quiet
+	"$smoke/lora" generate --model models-tiny/nano --adapter "$smoke/adapter" --merged --prompt "reverse: light =" --tokens 8
+	rm -rf "$smoke"
+	log "all tests passed"
+}
+
+cmd_bench() {
+	log "native: go test -bench (kernels and training step)"
+	go test -run '^$' -bench . -benchtime 20x ./core/kernels/ ./core/train/ | tee /dev/stderr | grep -E '^(Benchmark|ok)' >/dev/null || true
+	log "native: lora bench"
+	go run ./core/cmd/lora bench
+	log "js/wasm under node: lora bench"
+	need_node
+	mkdir -p bin
+	GOOS=js GOARCH=wasm go build -o bin/lora.wasm ./core/cmd/lora
+	"$WASM_EXEC_DIR/go_js_wasm_exec" bin/lora.wasm bench
+}
+
+case "${1:-build}" in
+build) build ;;
+serve)
+	build
+	log "serving dist/ on http://127.0.0.1:${PORT:-8080}"
+	exec go run ./cmd/serve -dir dist -addr "127.0.0.1:${PORT:-8080}"
+	;;
+test) cmd_test ;;
+bench) cmd_bench ;;
+*)
+	echo "usage: ./build.sh [build|serve|test|bench]" >&2
+	exit 2
+	;;
+esac
