@@ -1,0 +1,355 @@
+// Package state is the playground's configuration: one typed struct that
+// is the single source of truth for every control on the page, and its
+// round trip through the URL hash so that sharing a link shares the
+// experiment.
+//
+// The hash looks like
+//
+//	#model=nano&task=e2e&method=lora&r=8&alpha=16&targets=q_proj,v_proj&lr=0.002&batch=8&seed=1
+//
+// Only values that differ from Default are written, so a fresh page has an
+// empty hash and links stay short. Keys are written in a fixed order so the
+// same configuration always gives the same link. Parse never fails: a
+// value it cannot read falls back to its default and is reported, because a
+// hand-edited or truncated link should still open the playground.
+//
+// Classroom mode (as in TensorFlow Playground) hides chosen controls: the
+// key "hide" lists control names, e.g. "#hide=method,targets,lr", so a
+// teacher can share a page where only the rank slider moves.
+package state
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Method is how the model is fine-tuned. The values match core/params and
+// the worker protocol.
+type Method string
+
+const (
+	LoRA Method = "lora" // base frozen, low-rank adapters B·A train
+	Full Method = "full" // every weight trains
+	Bias Method = "bias" // BitFit: only bias vectors train
+)
+
+// Methods lists the choices in the order the method selector shows them.
+var Methods = []Method{LoRA, Full, Bias}
+
+// Modules are the six linear layers of a block that LoRA can adapt, in the
+// order they run.
+var Modules = []string{"q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj"}
+
+// CustomTask is the task name of "your own text" (pasted or uploaded).
+const CustomTask = "custom"
+
+// Limits of the controls. Rank is capped at 64 because the largest shipped
+// model is 128 wide: beyond that B·A is no longer low rank.
+const (
+	MinRank, MaxRank = 1, 64
+	MinBatch         = 1
+	MaxBatch         = 64
+	MaxAlpha         = 1024
+	MaxDropout       = 0.9
+	MinLR, MaxLR     = 1e-6, 1.0
+)
+
+// State is every user-visible setting. The zero value is not valid; start
+// from Default.
+type State struct {
+	Model   string  // base model directory name under models/, e.g. "nano"
+	Task    string  // dataset directory under datasets/, or CustomTask
+	Method  Method  // lora, full or bias
+	Rank    int     // LoRA rank r, MinRank..MaxRank
+	Alpha   float64 // LoRA α; the update is scaled by α/r (α/√r with RSLoRA)
+	RSLoRA  bool    // rank-stabilised scaling α/√r (Kalajdzievski 2023)
+	Dropout float64 // LoRA dropout on the adapter's input, 0..MaxDropout
+	Targets []string
+	LR      float64 // AdamW learning rate
+	Batch   int     // sequences per step
+	Seed    int64   // seeds adapter init, batch order and dropout
+
+	// Hide lists controls hidden in classroom mode (see Controls).
+	Hide []string
+}
+
+// Controls names every control classroom mode can hide. The names are also
+// the controls' data-testid values where the issue fixes them.
+var Controls = []string{"model", "task", "method", "rank", "alpha", "rslora", "dropout", "targets", "lr", "batch", "seed"}
+
+// Default is the configuration of a fresh page: LoRA r=8 on q and v, as in
+// the LoRA paper's main GPT-3 experiment.
+func Default() State {
+	return State{
+		Model:   "nano",
+		Task:    "e2e",
+		Method:  LoRA,
+		Rank:    8,
+		Alpha:   16,
+		Dropout: 0,
+		Targets: []string{"q_proj", "v_proj"},
+		LR:      2e-3,
+		Batch:   8,
+		Seed:    1,
+	}
+}
+
+// Scale is the factor multiplying B·A: α/r, or α/√r with RSLoRA.
+func (s State) Scale() float64 {
+	if s.RSLoRA {
+		return s.Alpha / math.Sqrt(float64(s.Rank))
+	}
+	return s.Alpha / float64(s.Rank)
+}
+
+// Hidden reports whether classroom mode hides control.
+func (s State) Hidden(control string) bool { return slices.Contains(s.Hide, control) }
+
+// HasTarget reports whether module is adapted.
+func (s State) HasTarget(module string) bool { return slices.Contains(s.Targets, module) }
+
+// SetTarget adds or removes module, keeping Targets in Modules order so that
+// equal configurations compare and encode equally.
+func (s *State) SetTarget(module string, on bool) {
+	var t []string
+	for _, m := range Modules {
+		if (m == module && on) || (m != module && s.HasTarget(m)) {
+			t = append(t, m)
+		}
+	}
+	s.Targets = t
+}
+
+// Clone returns a deep copy (the slices are not shared).
+func (s State) Clone() State {
+	s.Targets = slices.Clone(s.Targets)
+	s.Hide = slices.Clone(s.Hide)
+	return s
+}
+
+// Equal reports whether two states describe the same page.
+func (s State) Equal(o State) bool {
+	return s.Model == o.Model && s.Task == o.Task && s.Method == o.Method && s.Rank == o.Rank &&
+		s.Alpha == o.Alpha && s.RSLoRA == o.RSLoRA && s.Dropout == o.Dropout &&
+		slices.Equal(s.Targets, o.Targets) && s.LR == o.LR && s.Batch == o.Batch &&
+		s.Seed == o.Seed && slices.Equal(s.Hide, o.Hide)
+}
+
+// Validate reports the first setting that cannot be trained.
+func (s State) Validate() error {
+	switch {
+	case s.Model == "":
+		return fmt.Errorf("no base model chosen")
+	case s.Task == "":
+		return fmt.Errorf("no task chosen")
+	case !slices.Contains(Methods, s.Method):
+		return fmt.Errorf("unknown method %q", s.Method)
+	case s.Rank < MinRank || s.Rank > MaxRank:
+		return fmt.Errorf("rank %d is outside %d–%d", s.Rank, MinRank, MaxRank)
+	case !(s.Alpha > 0 && s.Alpha <= MaxAlpha):
+		return fmt.Errorf("α %g is outside (0, %d]", s.Alpha, MaxAlpha)
+	case !(s.Dropout >= 0 && s.Dropout <= MaxDropout):
+		return fmt.Errorf("dropout %g is outside 0–%g", s.Dropout, MaxDropout)
+	case s.Method == LoRA && len(s.Targets) == 0:
+		return fmt.Errorf("LoRA needs at least one target module")
+	case !(s.LR >= MinLR && s.LR <= MaxLR):
+		return fmt.Errorf("learning rate %g is outside %g–%g", s.LR, MinLR, MaxLR)
+	case s.Batch < MinBatch || s.Batch > MaxBatch:
+		return fmt.Errorf("batch %d is outside %d–%d", s.Batch, MinBatch, MaxBatch)
+	}
+	for _, t := range s.Targets {
+		if !slices.Contains(Modules, t) {
+			return fmt.Errorf("unknown target module %q", t)
+		}
+	}
+	return nil
+}
+
+// NeedsRestart reports which changed settings from old to s cannot be
+// applied to a run in progress, in Controls order. Learning rate and batch
+// size only change what the next steps do, so they apply live; everything
+// else changes which numbers are trained, how they start, or the data, so
+// the run must start again for its curve to mean anything.
+func (s State) NeedsRestart(old State) []string {
+	var r []string
+	add := func(changed bool, name string) {
+		if changed {
+			r = append(r, name)
+		}
+	}
+	add(s.Model != old.Model, "model")
+	add(s.Task != old.Task, "task")
+	add(s.Method != old.Method, "method")
+	lora := s.Method == LoRA && old.Method == LoRA
+	add(lora && s.Rank != old.Rank, "rank")
+	add(lora && s.Alpha != old.Alpha, "alpha")
+	add(lora && s.RSLoRA != old.RSLoRA, "rslora")
+	add(lora && s.Dropout != old.Dropout, "dropout")
+	add(lora && !slices.Equal(s.Targets, old.Targets), "targets")
+	add(s.Seed != old.Seed, "seed")
+	return r
+}
+
+// Hash encodes s as a URL fragment without the leading '#', writing only
+// values that differ from Default, in a fixed key order.
+func (s State) Hash() string {
+	d := Default()
+	var kv []string
+	put := func(differs bool, key, val string) {
+		if differs {
+			kv = append(kv, key+"="+url.QueryEscape(val))
+		}
+	}
+	put(s.Model != d.Model, "model", s.Model)
+	put(s.Task != d.Task, "task", s.Task)
+	put(s.Method != d.Method, "method", string(s.Method))
+	put(s.Rank != d.Rank, "r", strconv.Itoa(s.Rank))
+	put(s.Alpha != d.Alpha, "alpha", formatFloat(s.Alpha))
+	put(s.RSLoRA != d.RSLoRA, "rslora", formatBool(s.RSLoRA))
+	put(s.Dropout != d.Dropout, "dropout", formatFloat(s.Dropout))
+	put(!slices.Equal(s.Targets, d.Targets), "targets", strings.Join(s.Targets, ","))
+	put(s.LR != d.LR, "lr", formatFloat(s.LR))
+	put(s.Batch != d.Batch, "batch", strconv.Itoa(s.Batch))
+	put(s.Seed != d.Seed, "seed", strconv.FormatInt(s.Seed, 10))
+	put(len(s.Hide) > 0, "hide", strings.Join(s.Hide, ","))
+	return strings.Join(kv, "&")
+}
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+func formatBool(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// Parse reads a URL fragment (with or without '#'). Keys it does not know
+// are ignored; values it cannot use keep their default and are returned as
+// problems, one sentence each, for the page to show.
+func Parse(hash string) (State, []string) {
+	s := Default()
+	var problems []string
+	bad := func(key, val, why string) {
+		problems = append(problems, fmt.Sprintf("link setting %s=%q ignored: %s", key, val, why))
+	}
+	vals, err := url.ParseQuery(strings.TrimPrefix(hash, "#"))
+	if err != nil {
+		problems = append(problems, "part of the link could not be read: "+err.Error())
+	}
+	for key, vs := range vals {
+		val := vs[len(vs)-1]
+		switch key {
+		case "model", "task":
+			if !validName(val) {
+				bad(key, val, "names use letters, digits, '-' and '_'")
+			} else if key == "model" {
+				s.Model = val
+			} else {
+				s.Task = val
+			}
+		case "method":
+			if m := Method(val); slices.Contains(Methods, m) {
+				s.Method = m
+			} else {
+				bad(key, val, "use lora, full or bias")
+			}
+		case "r":
+			if n, err := strconv.Atoi(val); err == nil && n >= MinRank && n <= MaxRank {
+				s.Rank = n
+			} else {
+				bad(key, val, fmt.Sprintf("rank is a whole number %d–%d", MinRank, MaxRank))
+			}
+		case "alpha":
+			if f, err := strconv.ParseFloat(val, 64); err == nil && f > 0 && f <= MaxAlpha {
+				s.Alpha = f
+			} else {
+				bad(key, val, fmt.Sprintf("α is a number in (0, %d]", MaxAlpha))
+			}
+		case "rslora":
+			if b, err := strconv.ParseBool(val); err == nil {
+				s.RSLoRA = b
+			} else {
+				bad(key, val, "use 0 or 1")
+			}
+		case "dropout":
+			if f, err := strconv.ParseFloat(val, 64); err == nil && f >= 0 && f <= MaxDropout {
+				s.Dropout = f
+			} else {
+				bad(key, val, fmt.Sprintf("dropout is between 0 and %g", MaxDropout))
+			}
+		case "targets":
+			t, ok := parseList(val, Modules)
+			if ok {
+				s.Targets = t
+			} else {
+				bad(key, val, "targets are from "+strings.Join(Modules, ","))
+			}
+		case "lr":
+			if f, err := strconv.ParseFloat(val, 64); err == nil && f >= MinLR && f <= MaxLR {
+				s.LR = f
+			} else {
+				bad(key, val, fmt.Sprintf("learning rate is between %g and %g", MinLR, MaxLR))
+			}
+		case "batch":
+			if n, err := strconv.Atoi(val); err == nil && n >= MinBatch && n <= MaxBatch {
+				s.Batch = n
+			} else {
+				bad(key, val, fmt.Sprintf("batch is a whole number %d–%d", MinBatch, MaxBatch))
+			}
+		case "seed":
+			if n, err := strconv.ParseInt(val, 10, 64); err == nil {
+				s.Seed = n
+			} else {
+				bad(key, val, "seed is a whole number")
+			}
+		case "hide":
+			if h, ok := parseList(val, Controls); ok {
+				s.Hide = h
+			} else {
+				bad(key, val, "hide lists controls from "+strings.Join(Controls, ","))
+			}
+		}
+	}
+	// Map iteration order is random; sort problems so the page is stable.
+	slices.Sort(problems)
+	return s, problems
+}
+
+// parseList splits a comma list, keeps only names in allowed, and returns
+// them in allowed's order without duplicates. ok is false if any name is
+// unknown. An empty string is a valid empty list.
+func parseList(val string, allowed []string) ([]string, bool) {
+	if val == "" {
+		return nil, true
+	}
+	for _, p := range strings.Split(val, ",") {
+		if !slices.Contains(allowed, p) {
+			return nil, false
+		}
+	}
+	var out []string
+	parts := strings.Split(val, ",")
+	for _, a := range allowed {
+		if slices.Contains(parts, a) {
+			out = append(out, a)
+		}
+	}
+	return out, true
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
