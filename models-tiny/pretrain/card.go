@@ -97,7 +97,7 @@ func (c cardInfo) markdown() string {
 	p("| | |\n|---|---|\n")
 	p("| steps | %d |\n| batch | %d sequences × %d characters |\n", c.Size.steps, c.Size.batch, c.Size.T)
 	p("| optimiser | AdamW (β 0.9, 0.999), weight decay 0.1 on matrices and embeddings, gradient clip 1.0 |\n")
-	p("| learning rate | %g peak, 100 warmup steps, cosine to 10%% |\n| seed | %d |\n", c.Size.lr, c.Seed)
+	p("| learning rate | %g peak, %d warmup steps, cosine to 10%% |\n| seed | %d |\n", c.Size.lr, min(100, c.Size.steps/10), c.Seed)
 	p("| wall time | %.0f s (native, one core of this project's 2-core CI machine) |\n\n", c.Wall)
 	p("## Results (nats per character)\n\n")
 	p("| | |\n|---|---|\n")
