@@ -118,7 +118,17 @@ func TestTrainEvalGenerateMerge(t *testing.T) {
 		json.Unmarshal([]byte(stdout), &g)
 		return g.Completion
 	}
+	// The same adapter as one archive generates the same text.
+	zip := filepath.Join(t.TempDir(), "adapter.zip")
+	if code, _, stderr := runCLI(t, "train", "--model", modelDir, "--data", dataFile, "--method", "lora",
+		"--rank", "4", "--alpha", "8", "--targets", "q_proj,v_proj,up_proj,down_proj", "--steps", "60", "--lr", "1e-2",
+		"--batch", "4", "--out", zip, "--quiet"); code != 0 {
+		t.Fatalf("train to a .zip exited %d: %s", code, stderr)
+	}
 	unmerged, merged, plain := gen("--adapter", out), gen("--adapter", out, "--merged"), gen()
+	if fromZip := gen("--adapter", zip); fromZip != unmerged {
+		t.Errorf("the archive samples %q, the directory %q", fromZip, unmerged)
+	}
 	if unmerged != merged {
 		t.Errorf("merged and unmerged samples differ:\n%q\n%q", unmerged, merged)
 	}

@@ -107,7 +107,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	clip := fs.Float64("clip", 1, "gradient-norm clip (0: off)")
 	seed := fs.Uint64("seed", 1, "seed for adapter init, batches and dropout")
 	accLimit := fs.Int("accuracy-examples", 200, "validation examples for exact-match accuracy (tasks with that metric)")
-	out := fs.String("out", "", "output directory: the adapter (lora) or the whole model (full, bias)")
+	out := fs.String("out", "", "output: the adapter directory, or a .zip archive of it (lora); the whole model directory (full, bias)")
 	asJSON := fs.Bool("json", false, "print a JSON report")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := parse(fs, args); err != nil {
@@ -248,6 +248,13 @@ func saveResult(m *model.Model, method train.Method, lcfg lora.Config, out strin
 		a, err := m.ExportAdapter(lcfg)
 		if err != nil {
 			return err
+		}
+		if strings.HasSuffix(out, ".zip") { // one archive holding PEFT's two files
+			b, err := peft.EncodeArchive(a)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(out, b, 0o644)
 		}
 		return peft.SaveDir(out, a)
 	default:
