@@ -56,6 +56,8 @@ const (
 	MaxAlpha         = 1024
 	MaxDropout       = 0.9
 	MinLR, MaxLR     = 1e-6, 1.0
+	MinSteps         = 1
+	MaxSteps         = 100000
 )
 
 // State is every user-visible setting. The zero value is not valid; start
@@ -72,6 +74,7 @@ type State struct {
 	LR      float64 // AdamW learning rate
 	Batch   int     // sequences per step
 	Seed    int64   // seeds adapter init, batch order and dropout
+	Steps   int     // schedule length: warmup then cosine decay to here, where play stops
 
 	// Hide lists controls hidden in classroom mode (see Controls).
 	Hide []string
@@ -79,7 +82,7 @@ type State struct {
 
 // Controls names every control classroom mode can hide. The names are also
 // the controls' data-testid values where the issue fixes them.
-var Controls = []string{"model", "task", "method", "rank", "alpha", "rslora", "dropout", "targets", "lr", "batch", "seed"}
+var Controls = []string{"model", "task", "method", "rank", "alpha", "rslora", "dropout", "targets", "lr", "batch", "seed", "steps"}
 
 // Default is the configuration of a fresh page: LoRA r=8 on q and v, as in
 // the LoRA paper's main GPT-3 experiment.
@@ -95,6 +98,7 @@ func Default() State {
 		LR:      2e-3,
 		Batch:   8,
 		Seed:    1,
+		Steps:   2000,
 	}
 }
 
@@ -136,7 +140,7 @@ func (s State) Equal(o State) bool {
 	return s.Model == o.Model && s.Task == o.Task && s.Method == o.Method && s.Rank == o.Rank &&
 		s.Alpha == o.Alpha && s.RSLoRA == o.RSLoRA && s.Dropout == o.Dropout &&
 		slices.Equal(s.Targets, o.Targets) && s.LR == o.LR && s.Batch == o.Batch &&
-		s.Seed == o.Seed && slices.Equal(s.Hide, o.Hide)
+		s.Seed == o.Seed && s.Steps == o.Steps && slices.Equal(s.Hide, o.Hide)
 }
 
 // Validate reports the first setting that cannot be trained.
@@ -160,6 +164,8 @@ func (s State) Validate() error {
 		return fmt.Errorf("learning rate %g is outside %g–%g", s.LR, MinLR, MaxLR)
 	case s.Batch < MinBatch || s.Batch > MaxBatch:
 		return fmt.Errorf("batch %d is outside %d–%d", s.Batch, MinBatch, MaxBatch)
+	case s.Steps < MinSteps || s.Steps > MaxSteps:
+		return fmt.Errorf("steps %d is outside %d–%d", s.Steps, MinSteps, MaxSteps)
 	}
 	for _, t := range s.Targets {
 		if !slices.Contains(Modules, t) {
@@ -170,10 +176,12 @@ func (s State) Validate() error {
 }
 
 // NeedsRestart reports which changed settings from old to s cannot be
-// applied to a run in progress, in Controls order. Learning rate and batch
-// size only change what the next steps do, so they apply live; everything
-// else changes which numbers are trained, how they start, or the data, so
-// the run must start again for its curve to mean anything.
+// applied to a run in progress, in Controls order. Every training setting
+// does: they decide which numbers train, how they start, the data and the
+// learning-rate schedule, and a curve whose settings changed half-way
+// cannot be compared with another run's. (The worker protocol also starts a
+// fresh run on every configure.) Only classroom hiding applies at once, and
+// LoRA-only settings are ignored when either side is not LoRA.
 func (s State) NeedsRestart(old State) []string {
 	var r []string
 	add := func(changed bool, name string) {
@@ -190,7 +198,10 @@ func (s State) NeedsRestart(old State) []string {
 	add(lora && s.RSLoRA != old.RSLoRA, "rslora")
 	add(lora && s.Dropout != old.Dropout, "dropout")
 	add(lora && !slices.Equal(s.Targets, old.Targets), "targets")
+	add(s.LR != old.LR, "lr")
+	add(s.Batch != old.Batch, "batch")
 	add(s.Seed != old.Seed, "seed")
+	add(s.Steps != old.Steps, "steps")
 	return r
 }
 
@@ -215,6 +226,7 @@ func (s State) Hash() string {
 	put(s.LR != d.LR, "lr", formatFloat(s.LR))
 	put(s.Batch != d.Batch, "batch", strconv.Itoa(s.Batch))
 	put(s.Seed != d.Seed, "seed", strconv.FormatInt(s.Seed, 10))
+	put(s.Steps != d.Steps, "steps", strconv.Itoa(s.Steps))
 	put(len(s.Hide) > 0, "hide", strings.Join(s.Hide, ","))
 	return strings.Join(kv, "&")
 }
@@ -306,6 +318,12 @@ func Parse(hash string) (State, []string) {
 				s.Seed = n
 			} else {
 				bad(key, val, "seed is a whole number")
+			}
+		case "steps":
+			if n, err := strconv.Atoi(val); err == nil && n >= MinSteps && n <= MaxSteps {
+				s.Steps = n
+			} else {
+				bad(key, val, fmt.Sprintf("steps is a whole number %d–%d", MinSteps, MaxSteps))
 			}
 		case "hide":
 			if h, ok := parseList(val, Controls); ok {

@@ -31,7 +31,7 @@ func TestHashRoundTrip(t *testing.T) {
 		{"all targets", mod(func(s *State) { s.Targets = slices.Clone(Modules) }), "targets=q_proj%2Ck_proj%2Cv_proj%2Co_proj%2Cup_proj%2Cdown_proj"},
 		{"no targets", mod(func(s *State) { s.Targets = nil }), "targets="},
 		{"rslora dropout", mod(func(s *State) { s.RSLoRA = true; s.Dropout = 0.1 }), "rslora=1&dropout=0.1"},
-		{"lr batch seed", mod(func(s *State) { s.LR = 3e-4; s.Batch = 16; s.Seed = -7 }), "lr=0.0003&batch=16&seed=-7"},
+		{"lr batch seed steps", mod(func(s *State) { s.LR = 3e-4; s.Batch = 16; s.Seed = -7; s.Steps = 500 }), "lr=0.0003&batch=16&seed=-7&steps=500"},
 		{"tiny model custom text", mod(func(s *State) { s.Model = "tiny"; s.Task = CustomTask }), "model=tiny&task=custom"},
 		{"classroom", mod(func(s *State) { s.Hide = []string{"method", "targets", "lr"} }), "hide=method%2Ctargets%2Clr"},
 		{"awkward float", mod(func(s *State) { s.LR = 0.1 + 0.2 }), ""},
@@ -87,6 +87,7 @@ func TestParseReportsBadValuesAndKeepsDefaults(t *testing.T) {
 		{"task=a%2Fb", "task"},
 		{"rslora=maybe", "rslora"},
 		{"seed=1.5", "seed"},
+		{"steps=0", "steps"},
 	}
 	for _, c := range cases {
 		s, problems := Parse(c.hash)
@@ -116,8 +117,8 @@ func TestNeedsRestart(t *testing.T) {
 		f    func(*State)
 		want []string
 	}{
-		{"learning rate applies live", func(s *State) { s.LR = 1e-2 }, nil},
-		{"batch applies live", func(s *State) { s.Batch = 4 }, nil},
+		{"learning rate and batch", func(s *State) { s.LR = 1e-2; s.Batch = 4 }, []string{"lr", "batch"}},
+		{"schedule length", func(s *State) { s.Steps = 10 }, []string{"steps"}},
 		{"classroom hiding applies live", func(s *State) { s.Hide = []string{"rank"} }, nil},
 		{"rank", func(s *State) { s.Rank = 4 }, []string{"rank"}},
 		{"targets and seed", func(s *State) { s.SetTarget("k_proj", true); s.Seed = 2 }, []string{"targets", "seed"}},

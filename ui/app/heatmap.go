@@ -1,0 +1,58 @@
+package app
+
+import (
+	"github.com/lora-playground/lora-playground/ui/viz"
+	"github.com/vugu/vugu"
+	"github.com/vugu/vugu/js"
+)
+
+// Heatmap draws one matrix to a canvas, one pixel per entry, through
+// ImageData with the diverging scale (CSS scales it up, pixelated). It
+// redraws only when Version or Scale changes, and reuses its Go and JS
+// buffers: allocating a fresh typed array per frame has run browsers out
+// of memory.
+type Heatmap struct {
+	Vals       []float32
+	Rows, Cols int
+	Scale      float32 // ±Scale are the ends of the colour scale
+	Version    int
+	TestID     string
+	Label      string
+
+	canvas js.Value
+	drawn  struct {
+		version    int
+		scale      float32
+		rows, cols int
+	}
+	buf   []byte
+	jsBuf js.Value
+}
+
+// setCanvas is called when the DOM element is created; a new element
+// starts blank, so it must be drawn whatever was drawn before.
+func (c *Heatmap) setCanvas(v js.Value) {
+	c.canvas = v
+	c.drawn.version = -1
+}
+
+// Rendered runs under domrender only, after the canvas exists.
+func (c *Heatmap) Rendered(ctx vugu.RenderedCtx) {
+	if !c.canvas.Truthy() || len(c.Vals) < c.Rows*c.Cols || c.Rows*c.Cols == 0 {
+		return
+	}
+	d := &c.drawn
+	if d.version == c.Version && d.scale == c.Scale && d.rows == c.Rows && d.cols == c.Cols {
+		return
+	}
+	n := 4 * c.Rows * c.Cols
+	if len(c.buf) != n {
+		c.buf = make([]byte, n)
+		c.jsBuf = js.Global().Get("Uint8ClampedArray").New(n)
+	}
+	viz.FillRGBA(c.buf, c.Vals[:c.Rows*c.Cols], c.Scale)
+	js.CopyBytesToJS(c.jsBuf, c.buf)
+	img := js.Global().Get("ImageData").New(c.jsBuf, c.Cols, c.Rows)
+	c.canvas.Call("getContext", "2d").Call("putImageData", img, 0, 0)
+	d.version, d.scale, d.rows, d.cols = c.Version, c.Scale, c.Rows, c.Cols
+}

@@ -1,0 +1,7 @@
+package app
+
+// LossChart draws every kept run's curves (viz.LossChartSVG) and exports
+// them.
+type LossChart struct {
+	App *App
+}
