@@ -89,7 +89,7 @@ type RunConfig struct {
 	Seed    int64    `json:"seed"`    // seeds adapter init, batch order, dropout
 	Steps   int      `json:"steps"`   // schedule length; play stops here
 
-	SeqLen    int `json:"seq_len,omitempty"`    // tokens per sequence; default min(64, the model's context)
+	SeqLen    int `json:"seq_len,omitempty"`    // tokens per sequence; default: the model's context for text, the longest example (rounded up to 8) for prompt/completion
 	Warmup    int `json:"warmup,omitempty"`     // warmup steps; default min(20, steps/10)
 	EvalEvery int `json:"eval_every,omitempty"` // evaluate every this many steps while training; default 50, -1 never
 }

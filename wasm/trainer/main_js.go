@@ -1,0 +1,143 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"errors"
+	"sync"
+	"syscall/js"
+
+	"github.com/lora-playground/lora-playground/wasm/protocol"
+	"github.com/lora-playground/lora-playground/wasm/protocol/jswire"
+)
+
+// The worker's JS side (assets/js/worker.js) provides, on the worker's
+// global object:
+//
+//	loraTrainerRegister(handler)   hands Go's message handler to worker.js,
+//	                               which replays messages queued before it
+//	loraFetch(path, callback)      fetches a site-relative path; calls back
+//	                               (error string or null, Uint8Array)
+//	loraYield(callback)            calls back from a fresh macrotask
+//	                               (MessageChannel), letting queued messages
+//	                               run first; setTimeout(0) would be clamped
+//	                               to 4 ms once nested
+//
+// and Go posts every message with the global postMessage.
+
+// inbox is an unbounded queue of request envelopes. The JS handler must not
+// block, so it appends and signals; the main loop drains it.
+type inbox struct {
+	mu     sync.Mutex
+	items  []item
+	notify chan struct{}
+}
+
+type item struct{ json, payload []byte }
+
+func (q *inbox) push(it item) {
+	q.mu.Lock()
+	q.items = append(q.items, it)
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (q *inbox) pop() (item, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) == 0 {
+		return item{}, false
+	}
+	it := q.items[0]
+	q.items = q.items[1:]
+	return it, true
+}
+
+var global = js.Global()
+
+// post sends messages to the UI, each payload transferred.
+func post(msgs []protocol.Message) {
+	for _, m := range msgs {
+		j, p, err := m.Encode()
+		if err != nil {
+			j, p, _ = protocol.Message{Re: m.Re, Type: protocol.TypeError, Message: "encoding a reply: " + err.Error()}.Encode()
+		}
+		env, transfer := jswire.Envelope(j, p)
+		global.Call("postMessage", env, transfer)
+	}
+}
+
+// jsFetch fetches path through worker.js and waits for the bytes. Waiting
+// blocks only this goroutine: the JS event loop (and the message handler)
+// keep running.
+func jsFetch(path string) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	var cb js.Func
+	cb = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		defer cb.Release()
+		if e := args[0]; !e.IsNull() && !e.IsUndefined() {
+			done <- result{err: errors.New(e.String())}
+			return nil
+		}
+		u8 := args[1]
+		b := make([]byte, u8.Get("byteLength").Int())
+		js.CopyBytesToGo(b, u8)
+		done <- result{b: b}
+		return nil
+	})
+	global.Call("loraFetch", path, cb)
+	r := <-done
+	return r.b, r.err
+}
+
+func main() {
+	q := &inbox{notify: make(chan struct{}, 1)}
+	handler := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		j, p := jswire.Open(args[0])
+		q.push(item{j, p})
+		return nil
+	})
+	wake := make(chan struct{}, 1)
+	yieldCB := js.FuncOf(func(js.Value, []js.Value) any {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+		return nil
+	})
+	yield := func() {
+		global.Call("loraYield", yieldCB)
+		<-wake
+	}
+
+	s := NewSession(FetchFunc(jsFetch))
+	global.Call("loraTrainerRegister", handler)
+	post([]protocol.Message{{Type: protocol.TypeReady}})
+
+	for {
+		// Answer everything that is waiting, then do one slice of
+		// background work and let the event loop deliver new messages.
+		if it, ok := q.pop(); ok {
+			req, err := protocol.DecodeRequest(it.json, it.payload)
+			if err != nil {
+				post([]protocol.Message{{Re: req.ID, Type: protocol.TypeError, Message: err.Error()}})
+				continue
+			}
+			post(s.Handle(req))
+			continue
+		}
+		if s.Busy() {
+			post(s.Tick())
+			yield()
+			continue
+		}
+		<-q.notify
+	}
+}
