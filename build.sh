@@ -29,6 +29,74 @@ build() {
 	go build -o bin/lora ./core/cmd/lora
 	log "js/wasm build of every package"
 	GOOS=js GOARCH=wasm go build ./...
+	build_site
+}
+
+# build_site assembles the static site in dist/: everything a static host
+# needs, nothing it does not. Models and datasets that do not exist yet (a
+# pretraining run still going) are skipped with a note, not an error.
+build_site() {
+	log "static site → dist/"
+	local dist="$ROOT/dist"
+	rm -rf "$dist"
+	mkdir -p "$dist/assets" "$dist/models" "$dist/datasets"
+	# vugugen must run natively (with GOOS=js it would be built for wasm).
+	GOOS= GOARCH= go generate ./ui/app/
+	local wasmflags=(-trimpath -ldflags="-s -w")
+	GOOS=js GOARCH=wasm go build "${wasmflags[@]}" -o "$dist/ui.wasm" ./ui/cmd/ui
+	if [ -d wasm/trainer ] && ls wasm/trainer/*.go >/dev/null 2>&1; then
+		GOOS=js GOARCH=wasm go build "${wasmflags[@]}" -o "$dist/trainer.wasm" ./wasm/trainer
+	else
+		echo "note: wasm/trainer not present yet; the page will load without a trainer"
+	fi
+	# wasm_exec.js must come from the toolchain that built the .wasm files.
+	cp "$WASM_EXEC_DIR/wasm_exec.js" "$dist/wasm_exec.js"
+	cp index.html "$dist/"
+	for d in css js; do
+		[ -d "assets/$d" ] && cp -R "assets/$d" "$dist/assets/"
+	done
+	local models=() tasks=()
+	for m in models-tiny/*/; do
+		m=$(basename "$m")
+		if [ -f "models-tiny/$m/config.json" ] && [ -f "models-tiny/$m/model.safetensors" ]; then
+			mkdir -p "$dist/models/$m"
+			cp "models-tiny/$m/config.json" "models-tiny/$m/model.safetensors" "$dist/models/$m/"
+			models+=("$m")
+		fi
+	done
+	[ ${#models[@]} -gt 0 ] || echo "note: no pretrained model in models-tiny/ yet"
+	for t in assets/datasets/*/; do
+		t=$(basename "$t")
+		if [ -f "assets/datasets/$t/task.json" ] && [ -f "assets/datasets/$t/train.jsonl" ] && [ -f "assets/datasets/$t/val.jsonl" ]; then
+			mkdir -p "$dist/datasets/$t"
+			cp "assets/datasets/$t/task.json" "assets/datasets/$t/train.jsonl" "assets/datasets/$t/val.jsonl" "$dist/datasets/$t/"
+			tasks+=("$t")
+		fi
+	done
+	[ -f models-tiny/results.json ] && cp models-tiny/results.json "$dist/results.json"
+	# manifest.json tells the page what this build ships (a static host cannot list folders).
+	json_list() { local out="" x; for x in "$@"; do out="$out${out:+,}\"$x\""; done; printf '[%s]' "$out"; }
+	printf '{"models":%s,"tasks":%s}\n' "$(json_list ${models[@]+"${models[@]}"})" "$(json_list ${tasks[@]+"${tasks[@]}"})" >"$dist/manifest.json"
+	log "dist/: models [${models[*]-}] tasks [${tasks[*]-}]"
+	wasm_sizes
+}
+
+# wasm_sizes prints raw and gzip sizes; the page's budget is 3 MB of gzip
+# for all wasm together.
+wasm_sizes() {
+	local total=0 f raw gz
+	for f in dist/*.wasm; do
+		[ -f "$f" ] || continue
+		raw=$(wc -c <"$f")
+		gz=$(gzip -9 -c "$f" | wc -c)
+		total=$((total + gz))
+		printf '  %-20s %8d bytes raw  %8d bytes gzip\n' "$(basename "$f")" "$raw" "$gz"
+	done
+	printf '  all wasm, gzip:      %8d bytes (budget 3000000)\n' "$total"
+	if [ "$total" -gt 3000000 ]; then
+		echo "error: wasm over the 3 MB gzip budget" >&2
+		return 1
+	fi
 }
 
 wasm_test() {

@@ -584,3 +584,14 @@ func (nopTrainer) Merge()                    {}
 func (nopTrainer) Export()                   {}
 func (nopTrainer) Import(string, []byte)     {}
 func (nopTrainer) Inspect(string)            {}
+
+// SetArch records a model's shape (from its config.json) for the
+// parameter panel.
+func (a *App) SetArch(name string, vocab, ctx, embd, heads, layers int) {
+	a.Archs[name] = params.Arch{Name: name, VocabSize: vocab, NCtx: ctx, NEmbd: embd, NHead: heads, NLayer: layers}
+	if cur := a.Current(); cur != nil && cur.Trainable == 0 && cur.Config.Model == name {
+		if c, err := Count(a.Archs[name], cur.Config); err == nil {
+			cur.Trainable = c.Trainable
+		}
+	}
+}

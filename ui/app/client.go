@@ -352,6 +352,7 @@ func (c *Client) inspect(m protocol.Message) {
 	}
 	d.Rows, d.Cols = in.Delta.Rows, in.Delta.Cols
 	if in.A != nil && in.B != nil {
+		d.Rank = in.A.Rows // the shapes are the truth about r
 		if d.A, err = in.A.Float32s(m.Data); err == nil {
 			d.B, err = in.B.Float32s(m.Data)
 		}

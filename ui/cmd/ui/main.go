@@ -1,0 +1,301 @@
+//go:build js && wasm
+
+// Command ui is the playground page's own wasm binary: it renders the vugu
+// components of ui/app into #app and connects them to the training worker
+// (assets/js/worker.js) and to the browser (URL hash, IndexedDB, downloads,
+// keyboard). It never trains.
+package main
+
+import (
+	"encoding/json"
+	"log"
+	"strings"
+	"syscall/js"
+
+	"github.com/lora-playground/lora-playground/ui/app"
+	"github.com/lora-playground/lora-playground/ui/state"
+	"github.com/lora-playground/lora-playground/wasm/protocol"
+	"github.com/lora-playground/lora-playground/wasm/protocol/jswire"
+	"github.com/vugu/vugu"
+	"github.com/vugu/vugu/domrender"
+	vjs "github.com/vugu/vugu/js"
+)
+
+func main() {
+	renderer, err := domrender.New("#app")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer renderer.Release()
+	ee := renderer.EventEnv()
+	glue := js.Global().Get("lpGlue")
+
+	s, problems := state.Parse(js.Global().Get("location").Get("hash").String())
+	h := &host{ee: ee, glue: glue}
+	a := app.New(s, nil, h)
+	a.Problems = problems
+
+	worker := js.Global().Get("Worker").New("assets/js/worker.js")
+	client := app.NewClient(a, func(r protocol.Request) {
+		j, p, err := r.Encode()
+		if err != nil {
+			log.Printf("ui: encoding %s: %v", r.Type, err)
+			return
+		}
+		env, transfer := jswire.Envelope(j, p)
+		worker.Call("postMessage", env, transfer)
+	})
+	a.T = client
+	worker.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		m, err := protocol.DecodeMessage(jswire.Open(args[0].Get("data")))
+		go func() {
+			ee.Lock()
+			defer ee.UnlockRender()
+			if err != nil {
+				a.OnError(err.Error())
+				return
+			}
+			client.Handle(m)
+		}()
+		return nil
+	}))
+	worker.Set("onerror", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		// A worker script that fails to load gives an event without a message.
+		msg := "could not start assets/js/worker.js"
+		if m := args[0].Get("message"); m.Type() == js.TypeString {
+			msg = m.String()
+		}
+		go func() {
+			ee.Lock()
+			defer ee.UnlockRender()
+			a.OnError("the training worker failed: " + msg)
+		}()
+		return nil
+	}))
+
+	// Resume the saved session unless the link asks for something else.
+	client.Save = func(workerState []byte) {
+		glue.Call("save", string(a.SavePage()), bytesToJS(workerState))
+	}
+	restoreSession(a, client, glue, problems)
+	loadCatalogue(a, ee, glue)
+	listen(a, ee)
+
+	root := &app.Root{App: a}
+	buildEnv, err := vugu.NewBuildEnv(renderer.EventEnv())
+	if err != nil {
+		log.Fatal(err)
+	}
+	glue.Call("ready")
+	for ok := true; ok; ok = renderer.EventWait() {
+		if err := renderer.Render(buildEnv.RunBuild(root)); err != nil {
+			log.Printf("ui: render: %v", err)
+		}
+	}
+}
+
+// restoreSession loads the IndexedDB record (blocking main before the first
+// render is fine: nothing is on screen yet and the JS event loop runs).
+func restoreSession(a *app.App, client *app.Client, glue js.Value, problems []string) {
+	rec, err := await(glue.Call("load"))
+	if err != nil || rec.IsNull() || rec.IsUndefined() {
+		return
+	}
+	hash := strings.TrimPrefix(js.Global().Get("location").Get("hash").String(), "#")
+	page := rec.Get("page").String()
+	linked := a.State
+	if err := a.RestorePage([]byte(page)); err != nil {
+		a.Problems = append(a.Problems, err.Error())
+		return
+	}
+	// A shared link wins over the saved session's settings, but the saved
+	// runs stay on the chart and in the table.
+	if hash != "" && !linked.Equal(a.State) {
+		a.State = linked
+	}
+	a.Problems = problems
+	if w := rec.Get("worker"); a.Current() != nil && w.Truthy() {
+		b := make([]byte, w.Get("byteLength").Int())
+		js.CopyBytesToGo(b, js.Global().Get("Uint8Array").New(w))
+		client.Restore(b)
+		a.Status = "restoring your run…"
+	}
+}
+
+// loadCatalogue fetches the list of models and tasks and their shapes.
+func loadCatalogue(a *app.App, ee vugu.EventEnv, glue js.Value) {
+	go func() {
+		v, err := await(glue.Call("fetchJSON", "manifest.json"))
+		if err != nil {
+			ee.Lock()
+			a.Error = "could not load the list of models: " + err.Error()
+			ee.UnlockRender()
+			return
+		}
+		var man struct {
+			Models []string `json:"models"`
+			Tasks  []string `json:"tasks"`
+		}
+		if err := json.Unmarshal([]byte(v.String()), &man); err != nil {
+			ee.Lock()
+			a.Error = "manifest.json: " + err.Error()
+			ee.UnlockRender()
+			return
+		}
+		ee.Lock()
+		a.Models = man.Models
+		ee.UnlockRender()
+		for _, m := range man.Models {
+			v, err := await(glue.Call("fetchJSON", "models/"+m+"/config.json"))
+			if err != nil {
+				continue
+			}
+			var cfg struct {
+				VocabSize int `json:"vocab_size"`
+				NCtx      int `json:"n_ctx"`
+				NEmbd     int `json:"n_embd"`
+				NHead     int `json:"n_head"`
+				NLayer    int `json:"n_layer"`
+			}
+			if json.Unmarshal([]byte(v.String()), &cfg) != nil {
+				continue
+			}
+			ee.Lock()
+			a.SetArch(m, cfg.VocabSize, cfg.NCtx, cfg.NEmbd, cfg.NHead, cfg.NLayer)
+			ee.UnlockRender()
+		}
+		var tasks []app.TaskInfo
+		for _, t := range man.Tasks {
+			v, err := await(glue.Call("fetchJSON", "datasets/"+t+"/task.json"))
+			if err != nil {
+				continue
+			}
+			var ti app.TaskInfo
+			if json.Unmarshal([]byte(v.String()), &ti) == nil {
+				tasks = append(tasks, ti)
+			}
+		}
+		ee.Lock()
+		a.Tasks = tasks
+		ee.UnlockRender()
+	}()
+}
+
+// listen wires the keyboard shortcuts and hand-edited links.
+func listen(a *app.App, ee vugu.EventEnv) {
+	js.Global().Get("document").Call("addEventListener", "keydown", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		e := args[0]
+		if e.Get("ctrlKey").Bool() || e.Get("metaKey").Bool() || e.Get("altKey").Bool() {
+			return nil
+		}
+		// Typing in a field, or pressing a focused button, is not a shortcut.
+		switch strings.ToLower(e.Get("target").Get("tagName").String()) {
+		case "input", "textarea", "select", "button", "summary":
+			return nil
+		}
+		var act func()
+		switch e.Get("key").String() {
+		case " ":
+			act = a.TogglePlay
+		case "s":
+			act = a.StepOnce
+		case "r":
+			act = a.Reset
+		default:
+			return nil
+		}
+		e.Call("preventDefault")
+		go func() {
+			ee.Lock()
+			defer ee.UnlockRender()
+			act()
+		}()
+		return nil
+	}))
+	js.Global().Call("addEventListener", "hashchange", js.FuncOf(func(js.Value, []js.Value) any {
+		hash := js.Global().Get("location").Get("hash").String()
+		go func() {
+			ee.Lock()
+			defer ee.UnlockRender()
+			s, problems := state.Parse(hash)
+			if !s.Equal(a.State) {
+				a.State, a.Problems = s, problems
+				a.Changed()
+			}
+		}()
+		return nil
+	}))
+}
+
+// host is the browser side of app.Host.
+type host struct {
+	ee   vugu.EventEnv
+	glue js.Value
+}
+
+func (h *host) Download(name, mime string, data []byte) {
+	h.glue.Call("download", name, mime, bytesToJS(data))
+}
+
+func (h *host) DownloadPNGFromSVG(name, svg string, w, ht int) {
+	h.glue.Call("downloadPNG", name, svg, w, ht)
+}
+
+// SetHash replaces the URL without adding history entries or firing
+// hashchange, so moving a slider does not flood the back button.
+func (h *host) SetHash(hash string) {
+	url := js.Global().Get("location").Get("pathname").String() + js.Global().Get("location").Get("search").String()
+	if hash != "" {
+		url += "#" + hash
+	}
+	js.Global().Get("history").Call("replaceState", js.Null(), "", url)
+}
+
+func (h *host) ReadFile(target vjs.Value, done func(name string, data []byte)) {
+	files := js.Value(target).Get("files")
+	if !files.Truthy() || files.Length() == 0 {
+		return
+	}
+	f := files.Index(0)
+	name := f.Get("name").String()
+	go func() {
+		buf, err := await(f.Call("arrayBuffer"))
+		h.ee.Lock()
+		defer h.ee.UnlockRender()
+		if err != nil {
+			return
+		}
+		b := make([]byte, buf.Get("byteLength").Int())
+		js.CopyBytesToGo(b, js.Global().Get("Uint8Array").New(buf))
+		done(name, b)
+	}()
+}
+
+func bytesToJS(b []byte) js.Value {
+	u8 := js.Global().Get("Uint8Array").New(len(b))
+	js.CopyBytesToJS(u8, b)
+	return u8
+}
+
+// await blocks the calling goroutine (never a JS callback) until p settles.
+func await(p js.Value) (js.Value, error) {
+	type result struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	var then, catch js.Func
+	then = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{v: args[0]}
+		return nil
+	})
+	catch = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{err: js.Error{Value: args[0]}}
+		return nil
+	})
+	p.Call("then", then, catch)
+	r := <-ch
+	then.Release()
+	catch.Release()
+	return r.v, r.err
+}
