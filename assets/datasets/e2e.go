@@ -7,52 +7,59 @@ import (
 	"github.com/lora-playground/lora-playground/core/data"
 )
 
-// The restaurant names. The last e2eValNames are used only for validation,
-// so the model is scored on restaurants it has never seen: it must copy the
-// name from the prompt rather than recall it.
+// The restaurant names, none longer than 13 characters so that the name (said
+// twice, in the prompt and the sentence) leaves room for the other
+// attributes. The last e2eValNames are used only for validation, so the model
+// is scored on restaurants it has never seen: it must copy the name from the
+// prompt rather than recall it.
 var e2eNames = []string{
-	"The Eagle", "Blue Spice", "The Golden Curry", "Aromi", "Alimentum",
+	"The Eagle", "Blue Spice", "Golden Curry", "Aromi", "Alimentum",
 	"Zizzi", "Cotto", "The Wrestlers", "Fitzbillies", "Giraffe",
 	"The Phoenix", "Loch Fyne", "Green Man", "Strada", "The Punter",
-	"Bibimbap House", "The Mill", "Browns Cambridge", "The Cricketers", "Midsummer House",
-	"Clowns", "The Plough", "The Vaults", "Wildwood", "The Dumpling Tree",
-	"The Olive Grove", "Taste of Cambridge", "The Rice Boat", "Cocum", "The Twenty Two",
-	"The Waterman", "The Copper Kettle", "Red Lantern", "The Blue Door", "Saffron",
-	"The Hungry Heron", "Nettle and Thyme", "The Salt Cellar", "Little Fig", "The Brass Monkey",
+	"Bibimbap", "The Mill", "Browns", "Cricketers", "Midsummer",
+	"Clowns", "The Plough", "The Vaults", "Wildwood", "Dumpling Tree",
+	"Olive Grove", "Curry Prince", "The Rice Boat", "Cocum", "Twenty Two",
+	"The Waterman", "Copper Kettle", "Red Lantern", "The Blue Door", "Saffron",
+	"Hungry Heron", "Wild Thyme", "Salt Cellar", "Little Fig", "Brass Monkey",
 	// validation only
-	"The Silver Spoon", "Mango Tree", "The Quiet Owl", "Basil and Vine", "The Lamplighter",
-	"Harbour Lights", "The Gilded Goose", "Juniper", "The Tin Whistle", "Pepper Mill",
+	"Silver Spoon", "Mango Tree", "The Quiet Owl", "Basil Leaf", "Luigi",
+	"Harbour Inn", "Gilded Goose", "Juniper", "Ember", "Pepper Mill",
 }
 
 const e2eValNames = 10
 
+// The attribute values. They follow the E2E NLG data, shortened where a
+// long value would crowd out the others ("coffee shop" is "cafe", "city
+// centre" is "centre").
 var (
-	e2eEatTypes = []string{"restaurant", "pub", "coffee shop"}
+	e2eEatTypes = []string{"restaurant", "pub", "cafe"}
 	e2eFoods    = []string{"French", "Italian", "Chinese", "Indian", "Japanese", "English", "Fast food", "Thai", "Greek", "Mexican"}
 	e2ePrices   = []string{"cheap", "moderate", "high"}
 	e2eRatings  = []string{"low", "average", "high"}
-	e2eAreas    = []string{"riverside", "city centre"}
+	e2eAreas    = []string{"riverside", "centre"}
 	e2eFamily   = []string{"yes", "no"}
 	e2eNear     = []string{
-		"Cafe Rouge", "Burger King", "All Bar One", "Raja Cuisine", "The Bakers", "The Sorrento",
-		"Cafe Adriatic", "Avalon", "Clare Hall", "The Portland Arms", "Ranch", "The Six Bells",
+		"Cafe Rouge", "Burger King", "All Bar One", "Raja Cuisine", "The Bakers", "Sorrento",
+		"Cafe Brazil", "Avalon", "Clare Hall", "Crowne Plaza", "Ranch", "Six Bells",
 	}
 
 	// Ways of saying each value, so the mapping is not a fixed lookup.
 	e2ePricePhrases = map[string][]string{
 		"cheap":    {"cheap", "low-priced"},
 		"moderate": {"moderately priced", "mid-priced"},
-		"high":     {"expensive", "high-priced"},
+		"high":     {"expensive", "pricey"},
 	}
 	e2eRatingPhrases = map[string][]string{
-		"low":     {"with a low rating", "rated poorly"},
-		"average": {"with an average rating", "with average reviews"},
-		"high":    {"with a high rating", "rated highly"},
+		"low":     {"rated poorly", "with poor reviews"},
+		"average": {"with average reviews", "rated average"},
+		"high":    {"rated highly", "with good reviews"},
 	}
 	e2eAreaPhrases = map[string][]string{
-		"riverside":   {"by the river", "on the riverside"},
-		"city centre": {"in the city centre", "in the town centre"},
+		"riverside": {"by the river", "on the riverside"},
+		"centre":    {"in the city centre", "in the centre"},
 	}
+	e2eFamilyPhrases   = []string{"family-friendly", "kid-friendly"}
+	e2eNoFamilyPhrases = []string{", but not family-friendly", ", not kid-friendly", ", not for kids"}
 )
 
 // e2eMR is a meaning representation; "" marks an absent attribute.
@@ -60,32 +67,36 @@ type e2eMR struct {
 	name, eatType, food, price, rating, area, family, near string
 }
 
-// prompt writes the attributes in the E2E order, name first.
+// prompt writes the attributes in a fixed order, name first, in the E2E
+// style key[value] with short keys and a space between attributes (the
+// brackets already delimit them), ending in a newline.
 func (m e2eMR) prompt() string {
 	parts := []string{"name[" + m.name + "]"}
 	for _, kv := range [][2]string{
-		{"eatType", m.eatType}, {"food", m.food}, {"priceRange", m.price}, {"customerRating", m.rating},
-		{"area", m.area}, {"familyFriendly", m.family}, {"near", m.near},
+		{"type", m.eatType}, {"food", m.food}, {"price", m.price}, {"rating", m.rating},
+		{"area", m.area}, {"family", m.family}, {"near", m.near},
 	} {
 		if kv[1] != "" {
 			parts = append(parts, kv[0]+"["+kv[1]+"]")
 		}
 	}
-	return strings.Join(parts, " | ") + "\n"
+	return strings.Join(parts, " ") + "\n"
 }
 
 // e2eExtraAttributes is how many attributes besides the name a meaning
-// representation has, drawn uniformly from this list: 3 to 6 in all, mostly
-// few, so that sentences stay short enough for a small model's context.
-var e2eExtraAttributes = []int{2, 2, 2, 2, 3, 3, 3, 4, 5}
+// representation has, drawn uniformly from this list: 3 to 6 attributes in
+// all. Large meaning representations fit the context only with short values
+// and a terse sentence, so they are kept only when they do (see buildE2E),
+// and end up rarer than this list says.
+var e2eExtraAttributes = []int{2, 2, 2, 3, 3, 3, 4, 4, 5, 5}
 
-// randomMR draws name plus 2 to 5 of the 7 other attributes.
-func randomMR(rng *rand.Rand, names []string) e2eMR {
+// randomMR draws the name plus extra of the 7 other attributes.
+func randomMR(rng *rand.Rand, names []string, extra int) e2eMR {
 	m := e2eMR{name: pick(rng, names)}
 	fields := []*string{&m.eatType, &m.food, &m.price, &m.rating, &m.area, &m.family, &m.near}
 	lists := [][]string{e2eEatTypes, e2eFoods, e2ePrices, e2eRatings, e2eAreas, e2eFamily, e2eNear}
 	order := rng.Perm(len(fields))
-	for _, i := range order[:pick(rng, e2eExtraAttributes)] {
+	for _, i := range order[:extra] {
 		*fields[i] = pick(rng, lists[i])
 	}
 	return m
@@ -117,7 +128,7 @@ func realise(rng *rand.Rand, m e2eMR) string {
 		pre = append(pre, pick(rng, e2ePricePhrases[m.price]))
 	}
 	if m.family == "yes" {
-		pre = append(pre, pick(rng, []string{"family-friendly", "kid-friendly"}))
+		pre = append(pre, pick(rng, e2eFamilyPhrases))
 	}
 	foodAfter := food != "" && rng.IntN(3) == 0 // "... serving French food" instead of "French ..."
 	head := noun
@@ -149,7 +160,7 @@ func realise(rng *rand.Rand, m e2eMR) string {
 	}
 	var notFamily string
 	if m.family == "no" {
-		notFamily = pick(rng, []string{", but not family-friendly", ", but not kid-friendly", " that is not family-friendly"})
+		notFamily = pick(rng, e2eNoFamilyPhrases)
 	}
 	post := func(parts ...string) string {
 		var b strings.Builder
@@ -158,15 +169,7 @@ func realise(rng *rand.Rand, m e2eMR) string {
 				b.WriteString(" " + p)
 			}
 		}
-		if notFamily != "" {
-			if notFamily[0] == ' ' && b.Len() > 0 {
-				// "that is not" must follow the noun phrase directly.
-				b.WriteString(", but not family-friendly")
-			} else {
-				b.WriteString(notFamily)
-			}
-		}
-		return b.String()
+		return b.String() + notFamily
 	}
 
 	templates := []func() string{
@@ -174,17 +177,18 @@ func realise(rng *rand.Rand, m e2eMR) string {
 		func() string { return m.name + " is " + np + post(rating, loc) + "." },
 		func() string { return "There is " + np + " called " + m.name + post(loc, rating) + "." },
 	}
+	if notFamily == "" {
+		templates = append(templates,
+			func() string { return "For " + np + post(loc, rating) + ", try " + m.name + "." })
+	}
 	if loc != "" {
 		templates = append(templates,
-			func() string { return capitalise(loc) + ", " + m.name + " is " + np + post(rating) + "." },
-			func() string {
-				if notFamily != "" || rating != "" {
-					// "X, a pub, is by the river rated highly" reads badly.
-					return m.name + " is " + np + post(loc, rating) + "."
-				}
-				return m.name + ", " + np + ", is " + loc + "."
-			},
-		)
+			func() string { return capitalise(loc) + ", " + m.name + " is " + np + post(rating) + "." })
+		if notFamily == "" && rating == "" {
+			// "X, a pub, is by the river rated highly" reads badly.
+			templates = append(templates,
+				func() string { return m.name + ", " + np + ", is " + loc + "." })
+		}
 	}
 	return pick(rng, templates)()
 }
@@ -192,13 +196,15 @@ func realise(rng *rand.Rand, m e2eMR) string {
 func capitalise(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 const (
-	// 1,600 rather than 2,000 training examples keeps the files near 300 KB.
-	e2eTrain = 1600
+	// 1,800 training examples keep the files under 300 KB.
+	e2eTrain = 1800
 	e2eVal   = 200
-	// e2eShort is the completion length to aim for: sentences longer than
-	// this are redrawn a few times and the shortest kept, so most fit a
-	// small model's context with room for the prompt.
-	e2eShort = 60
+	// e2eTries scales the attempts (new attributes, three wordings each) to
+	// fit a meaning representation of a drawn size before the size is drawn
+	// again: e2eTries*extra*extra, because the more attributes, the fewer
+	// combinations fit. With 5 extra attributes only short names and values
+	// fit, so such examples stay rare (a few percent).
+	e2eTries = 12
 )
 
 func buildE2E() (task, error) {
@@ -211,22 +217,31 @@ func buildE2E() (task, error) {
 		Kind:        data.KindPromptCompletion,
 	}}
 	seen := map[string]bool{}
-	draw := func(names []string, n int) []data.Example {
-		var out []data.Example
-		for len(out) < n {
-			m := randomMR(rng, names)
+	// example draws a new meaning representation of extra attributes besides
+	// the name and a sentence for it that fit contextChars together, trying
+	// three wordings of each; ok is false if no attempt fits.
+	example := func(names []string, extra int) (ex data.Example, ok bool) {
+		for try := 0; try < e2eTries*extra*extra; try++ {
+			m := randomMR(rng, names, extra)
 			prompt := m.prompt()
 			if seen[prompt] {
 				continue
 			}
-			seen[prompt] = true
-			best := realise(rng, m)
-			for try := 0; try < 4 && len(best) > e2eShort; try++ {
-				if s := realise(rng, m); len(s) < len(best) {
-					best = s
+			for wording := 0; wording < 3; wording++ {
+				if s := realise(rng, m); fitsContext(prompt, s) {
+					seen[prompt] = true
+					return data.Example{Prompt: prompt, Completion: s}, true
 				}
 			}
-			out = append(out, data.Example{Prompt: prompt, Completion: best})
+		}
+		return data.Example{}, false
+	}
+	draw := func(names []string, n int) []data.Example {
+		var out []data.Example
+		for len(out) < n {
+			if ex, ok := example(names, pick(rng, e2eExtraAttributes)); ok {
+				out = append(out, ex)
+			}
 		}
 		return out
 	}

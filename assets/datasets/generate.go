@@ -37,8 +37,27 @@ func Generate(dir string) error {
 	return nil
 }
 
+// contextChars is the context of the shipped base models, in characters
+// (tokenizer.Default has one token per character). Every prompt/completion
+// example, with the "\n" the data format appends, fits it whole, so the
+// sampler never cuts a prompt and the model always sees all of it.
+const contextChars = 128
+
+// fitsContext reports whether a prompt/completion example fits contextChars
+// with its closing newline.
+func fitsContext(prompt, completion string) bool {
+	return len(prompt)+len(completion)+1 <= contextChars
+}
+
 func (t task) write(dir string) error {
 	t.info.TrainExamples, t.info.ValExamples = len(t.train), len(t.val)
+	if t.info.Kind == data.KindPromptCompletion {
+		for _, ex := range append(append([]data.Example(nil), t.train...), t.val...) {
+			if !fitsContext(ex.Prompt, ex.Completion) {
+				return fmt.Errorf("%s: example %q + %q is longer than the %d-character context", t.info.Name, ex.Prompt, ex.Completion, contextChars)
+			}
+		}
+	}
 	for _, s := range []string{t.info.Name, t.info.Title, t.info.Description} {
 		if err := checkASCII(s); err != nil {
 			return err

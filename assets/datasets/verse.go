@@ -190,6 +190,9 @@ func dialogue(rng *rand.Rand) string {
 const (
 	verseTrain = 800
 	verseVal   = 80
+	// verseMaxChars bounds a piece: text tasks are cut into windows of any
+	// length, but short pieces keep each window near one whole piece.
+	verseMaxChars = 400
 )
 
 func buildVerse() (task, error) {
@@ -208,7 +211,7 @@ func buildVerse() (task, error) {
 			if rng.IntN(2) == 0 {
 				piece = dialogue(rng)
 			}
-			if seen[piece] { // no piece in both splits, none twice
+			if seen[piece] || len(piece) > verseMaxChars { // no piece in both splits, none twice
 				continue
 			}
 			seen[piece] = true

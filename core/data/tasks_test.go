@@ -78,20 +78,37 @@ func TestCommittedTasks(t *testing.T) {
 
 var (
 	mrName     = regexp.MustCompile(`^name\[([^\]]+)\]`)
-	mrVerbatim = regexp.MustCompile(`(?:eatType|food|near)\[([^\]]+)\]`)
-	mrFormat   = regexp.MustCompile(`^name\[[^\]]+\]( \| [a-zA-Z]+\[[^\]]+\]){2,5}\n$`)
+	mrVerbatim = regexp.MustCompile(`(?:type|food|near)\[([^\]]+)\]`)
+	mrFormat   = regexp.MustCompile(`^name\[[^\]]+\]( [a-z]+\[[^\]]+\]){2,5}\n$`)
+	// mrWorded are the attributes said in other words, with the words
+	// that must appear in the sentence for each value.
+	mrWorded  = regexp.MustCompile(`(?:price|rating|area|family)\[[^\]]+\]`)
+	mrWording = map[string]*regexp.Regexp{
+		"price[cheap]":    regexp.MustCompile(`\b(cheap|low-priced)\b`),
+		"price[moderate]": regexp.MustCompile(`\b(moderately priced|mid-priced)\b`),
+		"price[high]":     regexp.MustCompile(`\b(expensive|pricey|high-priced)\b`),
+		"rating[low]":     regexp.MustCompile(`\b(poorly|poor|low)\b`),
+		"rating[average]": regexp.MustCompile(`\baverage\b`),
+		"rating[high]":    regexp.MustCompile(`\b(highly|good|high)\b`),
+		"area[riverside]": regexp.MustCompile(`\b(river|riverside)\b`),
+		"area[centre]":    regexp.MustCompile(`\bcentre\b`),
+		"family[yes]":     regexp.MustCompile(`\b(family|kid)-friendly\b`),
+		"family[no]":      regexp.MustCompile(`\bnot (family-friendly|kid-friendly|for kids)\b`),
+	}
 )
 
-// checkE2E: well-formed meaning representations of 3 to 6 attributes, one
-// sentence of at most 120 characters naming the restaurant, and validation
-// restaurants that never occur in training.
+// checkE2E: well-formed meaning representations of 3 to 6 attributes, every
+// size present, one sentence naming the restaurant and realising every
+// attribute, and validation restaurants that never occur in training.
 func checkE2E(t *testing.T, train, val []data.Example) {
+	sizes := map[int]int{}
 	names := func(examples []data.Example) map[string]bool {
 		set := map[string]bool{}
 		for _, ex := range examples {
 			if !mrFormat.MatchString(ex.Prompt) {
 				t.Fatalf("malformed meaning representation %q", ex.Prompt)
 			}
+			sizes[strings.Count(ex.Prompt, "[")]++
 			name := mrName.FindStringSubmatch(ex.Prompt)[1]
 			if !strings.Contains(ex.Completion, name) {
 				t.Errorf("completion %q does not name %q", ex.Completion, name)
@@ -100,6 +117,12 @@ func checkE2E(t *testing.T, train, val []data.Example) {
 			for _, m := range mrVerbatim.FindAllStringSubmatch(ex.Prompt, -1) {
 				if !strings.Contains(strings.ToLower(ex.Completion), strings.ToLower(m[1])) {
 					t.Errorf("completion %q does not realise %q", ex.Completion, m[0])
+				}
+			}
+			// The others in one of their wordings.
+			for _, attr := range mrWorded.FindAllString(ex.Prompt, -1) {
+				if re := mrWording[attr]; re == nil || !re.MatchString(ex.Completion) {
+					t.Errorf("completion %q does not realise %q", ex.Completion, attr)
 				}
 			}
 			if len(ex.Completion) > 120 || !strings.HasSuffix(ex.Completion, ".") || strings.Contains(ex.Completion, "\n") {
@@ -118,12 +141,65 @@ func checkE2E(t *testing.T, train, val []data.Example) {
 	if len(valNames) < 5 || len(trainNames) < 20 {
 		t.Errorf("%d training and %d validation restaurants; want variety", len(trainNames), len(valNames))
 	}
+	for n := 3; n <= 6; n++ {
+		if sizes[n] == 0 {
+			t.Errorf("no meaning representation of %d attributes; sizes %v", n, sizes)
+		}
+	}
+}
+
+// exampleContext is the context of the shipped base models, in tokens of
+// tokenizer.Default (one per character).
+const exampleContext = 128
+
+// TestPromptCompletionTasksFitContext checks that every example of every
+// committed prompt/completion task fits the base models' context whole:
+// prompt, completion and the closing "\n" in at most 128 characters, so the
+// sampler never cuts the start of a prompt (which would hide attributes of an
+// e2e meaning representation from the model).
+func TestPromptCompletionTasksFitContext(t *testing.T) {
+	tok := tokenizer.Default()
+	checked := map[string]bool{}
+	for _, name := range taskNames {
+		task, train, val, err := data.LoadTask(filepath.Join(datasetsDir, name), 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if task.Kind != data.KindPromptCompletion {
+			continue
+		}
+		checked[name] = true
+		for split, examples := range map[string][]data.Example{"train": train, "val": val} {
+			longest := 0
+			for i, ex := range examples {
+				n := len(ex.Prompt) + len(ex.Completion) + 1
+				longest = max(longest, n)
+				if n > exampleContext {
+					t.Errorf("%s %s example %d: %d characters with its newline, more than %d: %q + %q",
+						name, split, i+1, n, exampleContext, ex.Prompt, ex.Completion)
+				}
+			}
+			s, _, err := data.NewSampler(task.Kind, examples, tok, exampleContext, 1)
+			if err != nil {
+				t.Fatalf("%s %s: NewSampler: %v", name, split, err)
+			}
+			if s.Truncated() != 0 {
+				t.Errorf("%s %s: %d examples truncated at T=%d; want 0", name, split, s.Truncated(), exampleContext)
+			}
+			t.Logf("%s %s: %d examples, longest %d characters with its newline", name, split, len(examples), longest)
+		}
+	}
+	for _, name := range []string{"e2e", "reverse"} {
+		if !checked[name] {
+			t.Errorf("task %s is not a prompt/completion task", name)
+		}
+	}
 }
 
 var speakerLine = regexp.MustCompile(`(?m)^[A-Z]+: `)
 
 // checkVerse: no piece in both splits, and every piece is verse or a
-// play-script scene, short-lined and unlike the Opticks' prose paragraphs.
+// play-script scene of at most 400 characters, short-lined and unlike the Opticks' prose paragraphs.
 func checkVerse(t *testing.T, train, val []data.Example) {
 	seen := map[string]bool{}
 	for _, ex := range train {
@@ -137,6 +213,9 @@ func checkVerse(t *testing.T, train, val []data.Example) {
 	dialogues := 0
 	for _, ex := range append(train, val...) {
 		text := ex.Completion
+		if len(text) > 400 {
+			t.Errorf("piece of %d characters; keep pieces to at most 400:\n%s", len(text), text)
+		}
 		lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 		if !strings.HasSuffix(text, "\n") || len(lines) < 4 {
 			t.Fatalf("piece is not at least four lines ending in a newline:\n%q", text)
