@@ -698,3 +698,83 @@ func TestSavedStateIsAReadableZip(t *testing.T) {
 		t.Errorf("saved run holds %v", names)
 	}
 }
+
+func TestPauseAnswersPendingStep(t *testing.T) {
+	s, _ := configured(t, testConfig())
+	s.Budget = time.Millisecond
+	r := rq(protocol.TypeStep)
+	r.N = 1000
+	if out := s.Handle(r); len(out) != 0 {
+		t.Fatalf("step answered at once: %+v", out)
+	}
+	s.Tick()
+	again := rq(protocol.TypeStep)
+	again.N = 1
+	if m, _ := call(t, s, again); m.Type != protocol.TypeError || !strings.Contains(m.Message, "still running") {
+		t.Errorf("a second step request while one runs: %+v", m)
+	}
+	out := s.Handle(rq(protocol.TypePause))
+	var pauseReply, stepReply bool
+	for _, m := range out {
+		pauseReply = pauseReply || m.Type == protocol.TypePause
+		if m.Re == r.ID && m.Type == protocol.TypeStep {
+			stepReply = true
+			if m.Progress.Step < 1 || m.Progress.Step >= 1000 {
+				t.Errorf("step reply after pause at step %d", m.Progress.Step)
+			}
+		}
+	}
+	if !pauseReply || !stepReply || s.Busy() {
+		t.Errorf("pause during a step request: %+v (busy %v)", out, s.Busy())
+	}
+}
+
+func TestConfigureCancelsRunningWork(t *testing.T) {
+	s, _ := configured(t, testConfig())
+	ok(t, s, rq(protocol.TypePlay))
+	s.Tick()
+	ev := rq(protocol.TypeEvaluate)
+	s.Handle(ev) // an evaluation now in flight
+	r := rq(protocol.TypeConfigure)
+	r.Config = testConfig()
+	out := s.Handle(r)
+	var cancelled bool
+	for _, m := range out {
+		if m.Re == ev.ID && m.Type == protocol.TypeError && strings.Contains(m.Message, "cancelled by configure") {
+			cancelled = true
+		}
+	}
+	if !cancelled || s.Busy() || s.Status().Step != 0 {
+		t.Errorf("configure while playing and evaluating: %+v", out)
+	}
+}
+
+func TestTextTaskUsesWholeContextAndEvalSubset(t *testing.T) {
+	cfg := testConfig()
+	cfg.Task = "verse"
+	s, _ := configured(t, cfg)
+	st := s.Status()
+	if st.Config.SeqLen != 64 || st.Data.Kind != "text" || st.Data.EvalRows > protocol.MaxEvalRows || st.Data.ValRows <= st.Data.EvalRows {
+		t.Errorf("verse: seq_len %d, data %+v", st.Config.SeqLen, st.Data)
+	}
+	m, _ := ok(t, s, rq(protocol.TypeEvaluate))
+	if m.Eval.Metric != "" || m.Eval.Rows != st.Data.EvalRows || !strings.Contains(m.Eval.Note, fmt.Sprintf("first %d of %d", m.Eval.Rows, st.Data.ValRows)) {
+		t.Errorf("verse eval %+v", m.Eval)
+	}
+}
+
+func TestPanicBecomesErrorReply(t *testing.T) {
+	s, _ := configured(t, testConfig())
+	ok(t, s, rq(protocol.TypePlay))
+	s.run.work.Adapters[0][model.ModQ].A = nil // a bug: the adapter lost its matrix
+	out := s.Tick()
+	if len(out) != 1 || out[0].Type != protocol.TypeError || !strings.Contains(out[0].Message, "internal error") || s.Busy() {
+		t.Errorf("panic in a chunk: %+v (busy %v)", out, s.Busy())
+	}
+	m, _ := call(t, s, rq(protocol.TypeSnapshot))
+	if m.Type != protocol.TypeError || !strings.Contains(m.Message, "internal error") {
+		t.Errorf("panic in a request: %+v", m)
+	}
+	ok(t, s, rq(protocol.TypeReset)) // and the session is usable again
+	stepN(t, s, 1)
+}
