@@ -872,6 +872,7 @@ func (c *DeltaDetail) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					}
 					vgin.BuildEnv.UseComponent(vgcompKey, vgcomp)	// ensure we can use this in the cache next time around
 					vgcomp.Cols = c.d().Cols
+					vgcomp.Queue = &c.App.Draws
 					vgcomp.Rows = c.d().Rows
 					vgcomp.Scale = viz.AbsMax(c.d().DW)
 					vgcomp.Vals = c.d().DW
@@ -923,6 +924,7 @@ func (c *DeltaDetail) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						}
 						vgin.BuildEnv.UseComponent(vgcompKey, vgcomp)	// ensure we can use this in the cache next time around
 						vgcomp.Cols = c.d().Rank
+						vgcomp.Queue = &c.App.Draws
 						vgcomp.Rows = c.d().Rows
 						vgcomp.Scale = viz.AbsMax(c.d().B)
 						vgcomp.Vals = c.d().B
@@ -975,6 +977,7 @@ func (c *DeltaDetail) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						}
 						vgin.BuildEnv.UseComponent(vgcompKey, vgcomp)	// ensure we can use this in the cache next time around
 						vgcomp.Cols = c.d().Cols
+						vgcomp.Queue = &c.App.Draws
 						vgcomp.Rows = c.d().Rank
 						vgcomp.Scale = viz.AbsMax(c.d().A)
 						vgcomp.Vals = c.d().A
@@ -1152,6 +1155,7 @@ func (c *HeatmapGrid) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 										vgin.BuildEnv.UseComponent(vgcompKey, vgcomp)	// ensure we can use this in the cache next time around
 										vgcomp.Cols = d.Cols
 										vgcomp.Label = d.Path + " ΔW " + fmt.Sprintf("%d×%d", d.Rows, d.Cols)
+										vgcomp.Queue = &c.App.Draws
 										vgcomp.Rows = d.Rows
 										vgcomp.Scale = c.scale()
 										vgcomp.Vals = d.DW

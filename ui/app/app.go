@@ -151,6 +151,8 @@ type App struct {
 	Deltas   []Delta
 	Selected string // Path of the enlarged ΔW, "" for none
 
+	Draws DrawQueue // heatmaps waiting to be drawn after this render
+
 	Sample    SampleView
 	Merged    *MergeResult
 	Smoothing float64

@@ -21,10 +21,12 @@ type fakeHost struct {
 	downloads []string
 }
 
-func (h *fakeHost) Download(name, mime string, data []byte)        { h.downloads = append(h.downloads, name) }
-func (h *fakeHost) DownloadPNGFromSVG(name, svg string, w, ht int) { h.downloads = append(h.downloads, name) }
-func (h *fakeHost) SetHash(hash string)                            { h.hashes = append(h.hashes, hash) }
-func (h *fakeHost) ReadFile(js.Value, func(string, []byte))        {}
+func (h *fakeHost) Download(name, mime string, data []byte) { h.downloads = append(h.downloads, name) }
+func (h *fakeHost) DownloadPNGFromSVG(name, svg string, w, ht int) {
+	h.downloads = append(h.downloads, name)
+}
+func (h *fakeHost) SetHash(hash string)                     { h.hashes = append(h.hashes, hash) }
+func (h *fakeHost) ReadFile(js.Value, func(string, []byte)) {}
 
 // newTestApp is an App talking to a Client whose requests are recorded.
 func newTestApp(s state.State) (*App, *Client, *[]protocol.Request, *fakeHost) {
@@ -234,6 +236,9 @@ func TestClientConversation(t *testing.T) {
 		}
 	}
 	c.Handle(protocol.Message{V: 1, Re: 1, Type: protocol.TypeConfigure, Status: &protocol.Status{Ready: true, TrainableParams: 4096}})
+	if !a.Playing {
+		t.Error("the configure reply (not running: the play is still queued) must not pause the page")
+	}
 	c.Handle(protocol.Message{V: 1, Type: protocol.TypeProgress, Progress: &protocol.Progress{Step: 3, Loss: 2.5, Running: true, TokensPerSec: 1234,
 		Points: []protocol.LossPoint{{Step: 1, Loss: 3}, {Step: 2, Loss: 2.8}, {Step: 3, Loss: 2.5}}}})
 	if a.Steps != 3 || a.Loss != 2.5 || len(a.Current().Train) != 3 || a.TokPerS != 1234 {

@@ -215,10 +215,16 @@ func (c *Client) Handle(m protocol.Message) {
 		c.Snapshot()
 	default: // configure, load_data, play, pause, reset, import, unmerge, status
 		c.status(m.Status)
-		switch m.Type {
-		case protocol.TypeImport:
+		switch {
+		case m.Type == protocol.TypeImport:
 			c.imported(m.Status)
-		case protocol.TypePause:
+		case m.Type == protocol.TypePause:
+			a.OnPaused()
+			c.Snapshot()
+			c.SaveNow()
+		case m.Type == protocol.TypeStatus && m.Re == 0 && m.Status != nil && !m.Status.Running:
+			// The worker stopped by itself: end of schedule, or a halt.
+			a.OnPaused()
 			c.Snapshot()
 			c.SaveNow()
 		}
@@ -258,9 +264,9 @@ func (c *Client) status(s *protocol.Status) {
 	if s.Halted != "" {
 		a.Error = s.Halted
 	}
-	if !s.Running {
-		a.OnPaused()
-	}
+	// Whether training runs is decided by play/pause replies, progress and
+	// status events — not by the status in a configure reply, which comes
+	// back (not running) while the play sent after it is still queued.
 	if s.Ready && s.Step == 0 && !s.Running {
 		a.OnReady(int64(s.TrainableParams))
 	}

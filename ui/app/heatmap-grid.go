@@ -2,6 +2,8 @@ package app
 
 import (
 	"fmt"
+
+	"github.com/vugu/vugu"
 	"strings"
 
 	"github.com/lora-playground/lora-playground/ui/state"
@@ -13,6 +15,9 @@ import (
 type HeatmapGrid struct {
 	App *App
 }
+
+// Rendered draws this build's heatmaps (see DrawQueue).
+func (c *HeatmapGrid) Rendered(ctx vugu.RenderedCtx) { c.App.Draws.Flush() }
 
 type layerDeltas struct {
 	Name   string

@@ -18,6 +18,7 @@ type Heatmap struct {
 	Version    int
 	TestID     string
 	Label      string
+	Queue      *DrawQueue // where to ask for drawing once the canvas exists
 
 	canvas js.Value
 	drawn  struct {
@@ -36,8 +37,29 @@ func (c *Heatmap) setCanvas(v js.Value) {
 	c.drawn.version = -1
 }
 
-// Rendered runs under domrender only, after the canvas exists.
-func (c *Heatmap) Rendered(ctx vugu.RenderedCtx) {
+// DrawQueue collects the heatmaps of one build so they can be drawn after
+// the DOM is updated. It exists because vugu (v0.4) calls Rendered only on
+// the root's direct children, and heatmaps sit deeper: HeatmapGrid, a
+// direct child, flushes the queue from its Rendered.
+type DrawQueue struct{ pending []*Heatmap }
+
+// Flush draws every queued heatmap that changed.
+func (q *DrawQueue) Flush() {
+	for _, h := range q.pending {
+		h.draw()
+	}
+	q.pending = q.pending[:0]
+}
+
+// Compute runs during every build, for every component.
+func (c *Heatmap) Compute(ctx vugu.ComputeCtx) {
+	if c.Queue != nil {
+		c.Queue.pending = append(c.Queue.pending, c)
+	}
+}
+
+// draw runs under domrender only, after the canvas exists.
+func (c *Heatmap) draw() {
 	if !c.canvas.Truthy() || len(c.Vals) < c.Rows*c.Cols || c.Rows*c.Cols == 0 {
 		return
 	}
