@@ -19,7 +19,12 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = path.resolve(process.argv[2] || 'dist');
+// node node_test.mjs <dist> [--bench <model>]: the bench also trains a
+// shipped model from <dist>/models for a few seconds and prints its speed.
+const args = process.argv.slice(2);
+const benchAt = args.indexOf('--bench');
+const benchModel = benchAt >= 0 ? args.splice(benchAt, 2)[1] : '';
+const dist = path.resolve(args[0] || 'dist');
 for (const f of ['wasm_exec.js', 'trainer.wasm', 'assets/js/worker.js']) {
   if (!existsSync(path.join(dist, f))) {
     console.error(`node_test: ${path.join(dist, f)} is missing; build the site first (./build.sh)`);
@@ -97,7 +102,6 @@ self.fetch = async (u) => {
   let body = null;
   const m = rel.match(/^models\\/([^/]+)\\/(config\\.json|model\\.safetensors)$/);
   if (m && models[m[1]]) body = models[m[1]][m[2]];
-  else if (rel.startsWith('models/')) body = null;
   else {
     const file = rel.startsWith('datasets/') ? datasets + '/' + rel.slice(9) : dist + '/' + rel;
     try { body = fs.readFileSync(file); } catch { body = null; }
@@ -113,7 +117,7 @@ vm.runInThisContext(fs.readFileSync(dist + '/assets/js/worker.js', 'utf8'), { fi
 
 const worker = new Worker(shim, { eval: true, workerData: { dist, datasets, models } });
 const t0 = performance.now();
-const deadline = setTimeout(() => { fail('timed out after 20 s'); }, 20000);
+const deadline = setTimeout(() => { fail('timed out'); }, benchModel ? 60000 : 20000);
 let failed = false;
 function fail(msg) {
   failed = true;
@@ -242,12 +246,46 @@ async function main() {
   try { await send('import', {}, new TextEncoder().encode('not a zip').buffer); } catch (e) { refused = e; }
   check(refused && /import/.test(refused.message), 'garbage import accepted');
 
+  let bench = '';
+  if (benchModel) bench = await benchmark(benchModel);
   clearTimeout(deadline);
   console.log(`node_test: ok — ready after ${readyAt.toFixed(0)} ms; ${step} steps in play, ${chunks.length} chunks ` +
     `(longest ${maxChunk.toFixed(1)} ms), pause answered in ${pauseMs.toFixed(1)} ms, ` +
     `${tokensPerSec.toFixed(0)} tokens/s (random 2-layer width-32 model, batch 4, T=${c.status.config.seq_len}), ` +
-    `merge |Δlogit| ${merged.merge.max_logit_diff.toExponential(2)}, total ${(performance.now() - t0).toFixed(0)} ms`);
+    `merge |Δlogit| ${merged.merge.max_logit_diff.toExponential(2)}, total ${(performance.now() - t0).toFixed(0)} ms` + bench);
   await worker.terminate();
+}
+
+// benchmark trains a shipped model (dist/models/<name>) for 2 s of play on
+// the default configuration and reports what the worker measured.
+async function benchmark(name) {
+  const tasks = {};
+  for (const task of ['reverse', 'e2e']) {
+    const cfg = { ...config, model: name, task, rank: 8, alpha: 16, batch: 8, lr: 0.003, eval_every: -1 };
+    const t = performance.now();
+    const c = await send('configure', { config: cfg });
+    const configureMs = performance.now() - t;
+    events.length = 0;
+    await send('play');
+    await new Promise((r) => setTimeout(r, 2000));
+    const p = await send('pause');
+    const chunks = events.filter((e) => e.m.type === 'progress').map((e) => e.m.progress);
+    const ms = chunks.reduce((a, x) => a + x.chunk_ms, 0);
+    const tps = chunks.reduce((a, x) => a + x.tokens_per_sec * x.chunk_ms, 0) / ms;
+    let t1 = performance.now();
+    await send('sample', { prompt: 'reverse: light =', tokens: 64, seed: 1, temperature: 0.8 });
+    const sampleMs = performance.now() - t1;
+    t1 = performance.now();
+    const ev = await send('evaluate');
+    const evalMs = performance.now() - t1;
+    t1 = performance.now();
+    await send('inspect', { module: 'h.0.attn.q_proj' });
+    const inspectMs = performance.now() - t1;
+    tasks[task] = `${task}: T=${c.status.config.seq_len}, ${p.status.step} steps in 2 s, ${(ms / p.status.step).toFixed(1)} ms/step, ` +
+      `${tps.toFixed(0)} tokens/s, longest chunk ${Math.max(...chunks.map((x) => x.chunk_ms)).toFixed(0)} ms; configure ${configureMs.toFixed(0)} ms, ` +
+      `sample 2×64 tokens ${sampleMs.toFixed(0)} ms, evaluate (${ev.eval.rows} rows${ev.eval.metric ? ' + accuracy' : ''}) ${evalMs.toFixed(0)} ms, inspect ${inspectMs.toFixed(0)} ms`;
+  }
+  return `\nbench ${name} (LoRA r=8 q,v, batch 8): \n  ${tasks.reverse}\n  ${tasks.e2e}`;
 }
 
 main().catch((e) => { if (!failed) fail(e.stack || e); });
