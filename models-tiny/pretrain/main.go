@@ -61,6 +61,7 @@ func run() error {
 	ckptEvery := flag.Int("checkpoint-every", 250, "steps between checkpoints")
 	fresh := flag.Bool("fresh", false, "ignore an existing checkpoint and start from scratch")
 	quiet := flag.Bool("quiet", false, "no progress bar")
+	cardOnly := flag.Bool("card-only", false, "do not train: re-evaluate the model in --out and rewrite its MODEL_CARD.md")
 	flag.Parse()
 	sz, ok := sizes[*name]
 	if !ok {
@@ -79,6 +80,14 @@ func run() error {
 	tok := tokenizer.Default()
 	cfg := model.Config{Name: "lora-playground/" + *name, VocabSize: tok.Size(), NCtx: sz.T, NEmbd: sz.C, NHead: sz.NH, NLayer: sz.L,
 		Tokenizer: model.TokenizerConfig{Type: "char", Vocab: tok.Vocab()}}
+	if *cardOnly {
+		m, err := model.Load(*out)
+		if err != nil {
+			return err
+		}
+		ckpt := filepath.Join(*out, fmt.Sprintf("checkpoint-seed%d.safetensors", *seed))
+		return finish(m, *name, sz, *seed, wallFromCheckpoint(ckpt), *out, trainText, valText, tok, false)
+	}
 	m, err := model.New(cfg)
 	if err != nil {
 		return err
@@ -147,8 +156,22 @@ func run() error {
 	wall := prevWall + time.Since(start).Seconds()
 
 	m.G = nil
+	return finish(m, *name, sz, *seed, wall, *out, trainText, valText, tok, true)
+}
+
+// finish evaluates the trained model, saves it (unless it was loaded from
+// out) and writes its card.
+func finish(m *model.Model, name string, sz size, seed uint64, wall float64, out, trainText, valText string, tok *tokenizer.Tokenizer, save bool) error {
+	cfg := m.Config
 	evalActs := model.NewActivations(cfg, sz.batch, sz.T)
-	trainEval, _, _ := data.NewSampler(data.KindText, []data.Example{{Completion: trainText[:len(valText)]}}, tok, sz.T, 0)
+	trainEval, _, err := data.NewSampler(data.KindText, []data.Example{{Completion: trainText[:len(valText)]}}, tok, sz.T, 0)
+	if err != nil {
+		return err
+	}
+	valS, unk, err := data.NewSampler(data.KindText, []data.Example{{Completion: valText}}, tok, sz.T, 0)
+	if err != nil {
+		return err
+	}
 	trainLoss, err := train.EvalLoss(m, evalActs, trainEval, sz.batch)
 	if err != nil {
 		return err
@@ -157,21 +180,25 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := m.Save(*out, map[string]string{"recipe": "go run ./models-tiny/pretrain --size " + *name}); err != nil {
-		return err
+	if save {
+		if err := m.Save(out, map[string]string{"recipe": "go run ./models-tiny/pretrain --size " + name}); err != nil {
+			return err
+		}
 	}
-	card := cardInfo{Name: *name, Cfg: cfg, Size: sz, Seed: *seed, Params: m.W.NumParams(cfg), Wall: wall,
+	_, trainUnk := tok.Encode(trainText)
+	unk.Add(trainUnk)
+	card := cardInfo{Name: name, Cfg: cfg, Size: sz, Seed: seed, Params: m.W.NumParams(cfg), Wall: wall,
 		TrainLoss: trainLoss, ValLoss: valLoss, Unigram: unigramCrossEntropy(tok, trainText, valText),
 		TrainChars: len(trainText), ValChars: len(valText), Unknown: unk.String()}
 	card.Samples, err = samples(m, tok)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(*out, "MODEL_CARD.md"), []byte(card.markdown()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "MODEL_CARD.md"), []byte(card.markdown()), 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("%s: %d parameters, train loss %.4f, val loss %.4f nats/char (unigram %.4f), %.0f s\n",
-		*name, card.Params, trainLoss, valLoss, card.Unigram, wall)
+		name, card.Params, trainLoss, valLoss, card.Unigram, wall)
 	return nil
 }
 
