@@ -39,18 +39,25 @@
 //	              later configures reuse it) and, for a built-in task, that
 //	              task's data if it is not loaded yet. Always starts a fresh
 //	              run: new adapters (or a fresh copy of the base weights for
-//	              full/bias), step 0, empty loss history.
-//	              Reply "configure" with status.
-//	load_data     task: a built-in task name ("e2e", "verse", "reverse"), or
+//	              full/bias), step 0, empty loss history. With task "custom"
+//	              the run waits (status.ready false) for load_data.
+//	              Reply "configure" with status (status.config holds the values
+//	              the worker chose for fields left zero, e.g. seq_len).
+//	load_data     After configure (the text is tokenized with the model's
+//	              vocabulary). task: a built-in task name ("e2e", "verse", "reverse"), or
 //	              "custom" with file_name ("notes.txt", "data.jsonl": the
 //	              extension picks the format) and the file's UTF-8 bytes as the
 //	              payload; pasted text is sent as "pasted.txt". At most
 //	              MaxCustomBytes; larger is refused. Starts a fresh run.
 //	              Reply "load_data" with status (status.data holds example and
-//	              token counts and the unknown-character report).
+//	              token counts and the unknown-character report). A .txt
+//	              keeps its last 10% (cut at a line end) for validation, a
+//	              .jsonl its last 10% of examples (at least one).
 //	play          Train in chunks until pause, until config.steps, or until an
 //	              error. Reply "play" with status (running: true) at once;
 //	              progress events follow. Merged adapters are unmerged first.
+//	              At the end of the schedule: a last snapshot, an eval and a
+//	              status event (running: false).
 //	pause         Stop after the current chunk (at most one chunk, ~50 ms).
 //	              Reply "pause" with status (running: false).
 //	step          n: take n steps (1..MaxStepN), in chunks, then stop. Progress
@@ -65,7 +72,8 @@
 //	              and seed. Reply "sample" with sample.
 //	merge         Fold every ΔW into W. Reply "merge" with merge: the measured
 //	              max |logit difference| merged vs unmerged on a probe batch and
-//	              each adapted layer's shape before and after.
+//	              each adapted layer's shape before and after, and status.
+//	              LoRA runs only.
 //	unmerge       Undo merge. Reply "unmerge" with status.
 //	export        Reply "export" with export (file name, size) and the PEFT
 //	              archive (.zip with adapter_config.json and
@@ -102,7 +110,11 @@
 //	          (Requests posted earlier are queued by worker.js, not lost.)
 //	progress  After each training chunk: progress {step, loss, grad_norm, lr,
 //	          tokens_per_sec, running, points: every step's loss in the chunk}.
-//	eval      Every config.eval_every steps while training: eval.
+//	eval      Every config.eval_every steps while training, and at the end
+//	          of the schedule: eval. An evaluation runs in slices like
+//	          training (the loss over at most MaxEvalRows validation rows,
+//	          then accuracy over at most MaxEvalRows prompts); training waits
+//	          for it.
 //	snapshot  While running, at most every SnapshotInterval: as the reply.
 //	status    When training stops by itself (end of schedule, error).
 //	error     message: what went wrong, e.g. the trainer's NaN guard

@@ -761,7 +761,8 @@ func (s *Session) Tick() (out []protocol.Message) {
 		out = append(out, s.stepDone())
 	}
 	step := r.tr.StepsTaken()
-	if cfg.EvalEvery > 0 && (step-max(r.lastEval, 0) >= cfg.EvalEvery || (finished && r.lastEval != step)) {
+	endOfSchedule := finished && step >= cfg.Steps
+	if cfg.EvalEvery > 0 && (step-max(r.lastEval, 0) >= cfg.EvalEvery || (endOfSchedule && r.lastEval != step)) {
 		s.startEval(0)
 	}
 	if finished && s.stepID == 0 {

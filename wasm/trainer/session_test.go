@@ -778,3 +778,28 @@ func TestPanicBecomesErrorReply(t *testing.T) {
 	ok(t, s, rq(protocol.TypeReset)) // and the session is usable again
 	stepN(t, s, 1)
 }
+
+func TestStepEvaluatesOnlyEveryEvalEvery(t *testing.T) {
+	cfg := testConfig()
+	cfg.EvalEvery = 5
+	s, _ := configured(t, cfg)
+	count := func(n int) (evals []int) {
+		r := rq(protocol.TypeStep)
+		r.N = n
+		call(t, s, r)
+		for s.Busy() {
+			for _, m := range s.Tick() {
+				if m.Type == protocol.TypeEval {
+					evals = append(evals, m.Eval.Step)
+				}
+			}
+		}
+		return evals
+	}
+	if e := count(3); len(e) != 0 {
+		t.Errorf("3 steps of an eval_every=5 run evaluated at %v", e)
+	}
+	if e := count(3); len(e) != 1 || e[0] != 6 {
+		t.Errorf("steps 4..6 evaluated at %v, want [6]", e)
+	}
+}
