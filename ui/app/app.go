@@ -597,3 +597,11 @@ func (a *App) SetArch(name string, vocab, ctx, embd, heads, layers int) {
 		}
 	}
 }
+
+// Elapsed is r's training time, counting the stretch in progress.
+func (a *App) Elapsed(r Run) time.Duration {
+	if cur := a.Current(); cur != nil && cur.ID == r.ID && a.Playing && !a.t0.IsZero() {
+		return r.Elapsed + a.now().Sub(a.t0)
+	}
+	return r.Elapsed
+}

@@ -58,5 +58,5 @@ func (c *RunsTable) accuracy(r Run) string {
 }
 
 func (c *RunsTable) elapsed(r Run) string {
-	return r.Elapsed.Round(100 * time.Millisecond).String()
+	return c.App.Elapsed(r).Round(time.Second).String()
 }

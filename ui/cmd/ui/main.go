@@ -11,6 +11,7 @@ import (
 	"log"
 	"strings"
 	"syscall/js"
+	"time"
 
 	"github.com/lora-playground/lora-playground/ui/app"
 	"github.com/lora-playground/lora-playground/ui/state"
@@ -46,19 +47,16 @@ func main() {
 		worker.Call("postMessage", env, transfer)
 	})
 	a.T = client
+	inbox := make(chan protocol.Message, 1024)
 	worker.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		m, err := protocol.DecodeMessage(jswire.Open(args[0].Get("data")))
-		go func() {
-			ee.Lock()
-			defer ee.UnlockRender()
-			if err != nil {
-				a.OnError(err.Error())
-				return
-			}
-			client.Handle(m)
-		}()
+		if err != nil {
+			m = protocol.Message{V: protocol.Version, Type: protocol.TypeError, Message: err.Error()}
+		}
+		inbox <- m // buffered; the callback must not block on the lock
 		return nil
 	}))
+	go deliver(inbox, client, ee)
 	worker.Set("onerror", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		// A worker script that fails to load gives an event without a message.
 		msg := "could not start assets/js/worker.js"
@@ -91,6 +89,33 @@ func main() {
 		if err := renderer.Render(buildEnv.RunBuild(root)); err != nil {
 			log.Printf("ui: render: %v", err)
 		}
+	}
+}
+
+// minFrame is the least time between two renders caused by the worker.
+// The worker reports every ~50 ms chunk and pushes snapshots; rendering the
+// whole page for each would keep the main thread busy, so messages that
+// arrive within a frame are applied together under one lock and one render.
+const minFrame = 100 * time.Millisecond
+
+func deliver(inbox <-chan protocol.Message, client *app.Client, ee vugu.EventEnv) {
+	var last time.Time
+	for m := range inbox {
+		if wait := minFrame - time.Since(last); wait > 0 {
+			time.Sleep(wait)
+		}
+		ee.Lock()
+		client.Handle(m)
+		for more := true; more; {
+			select {
+			case m := <-inbox:
+				client.Handle(m)
+			default:
+				more = false
+			}
+		}
+		ee.UnlockRender()
+		last = time.Now()
 	}
 }
 
