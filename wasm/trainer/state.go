@@ -82,8 +82,15 @@ func (s *Session) saveState(id int) ([]protocol.Message, error) {
 	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
+	// Text is deflated; float32 tensors are stored: they shrink by only a
+	// few percent and deflating the megabytes of a full fine-tuning state
+	// would hold the worker for a second every time the page saves.
 	put := func(name string, b []byte) error {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
+		method := zip.Deflate
+		if name == trainerFile {
+			method = zip.Store
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method})
 		if err != nil {
 			return err
 		}
