@@ -54,18 +54,22 @@ type runSpec struct {
 }
 
 func main() {
-	modelDir := flag.String("model", "models-tiny/tiny", "base model")
+	models := flag.String("models", "models-tiny/nano,models-tiny/tiny", "base models, comma-separated")
 	tasks := flag.String("tasks", "e2e,verse,reverse", "tasks under assets/datasets")
 	steps := flag.Int("steps", 300, "training steps per run")
 	out := flag.String("out", "models-tiny", "where to write results.json and RESULTS.md")
 	flag.Parse()
-	if err := run(*modelDir, strings.Split(*tasks, ","), *steps, *out); err != nil {
+	if err := run(strings.Split(*models, ","), strings.Split(*tasks, ","), *steps, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "results:", err)
 		os.Exit(1)
 	}
 }
 
-func run(modelDir string, tasks []string, steps int, out string) error {
+// seqLen is the row length per task: a reverse example is under 32
+// characters, so longer rows would only add padding.
+var seqLen = map[string]int{"reverse": 32}
+
+func run(modelDirs, tasks []string, steps int, out string) error {
 	tmp, err := os.MkdirTemp("", "lora-results")
 	if err != nil {
 		return err
@@ -75,60 +79,65 @@ func run(modelDir string, tasks []string, steps int, out string) error {
 	if b, err := exec.Command("go", "build", "-o", bin, "./core/cmd/lora").CombinedOutput(); err != nil {
 		return fmt.Errorf("building the CLI: %v\n%s", err, b)
 	}
-	specs := []runSpec{{"none", 0, 0}, {"lora", 1, 3e-3}, {"lora", 2, 3e-3}, {"lora", 8, 3e-3}, {"full", 0, 1e-3}}
+	specs := []runSpec{{"none", 0, 0}, {"lora", 1, 1e-2}, {"lora", 2, 1e-2}, {"lora", 8, 1e-2}, {"full", 0, 1e-3}}
 	table := Table{Generated: "go run ./models-tiny/results --steps " + fmt.Sprint(steps),
 		Machine: fmt.Sprintf("%s/%s, %d CPUs, native", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())}
-	for _, task := range tasks {
-		for i, s := range specs {
-			n := steps
-			if s.method == "none" {
-				n = 1 // nothing trains; the report's "before" numbers are the base's
+	for _, modelDir := range modelDirs {
+		for _, task := range tasks {
+			for i, s := range specs {
+				n := steps
+				if s.method == "none" {
+					n = 1 // nothing trains; the report's "before" numbers are the base's
+				}
+				args := []string{"train", "--model", modelDir, "--data", filepath.Join("assets/datasets", task),
+					"--method", s.method, "--steps", fmt.Sprint(n), "--batch", "8", "--seed", "1", "--json", "--quiet",
+					"--out", filepath.Join(tmp, fmt.Sprintf("%s-%s-%d", filepath.Base(modelDir), task, i))}
+				if T, ok := seqLen[task]; ok {
+					args = append(args, "--seq", fmt.Sprint(T))
+				}
+				if s.method == "lora" {
+					args = append(args, "--rank", fmt.Sprint(s.rank), "--alpha", fmt.Sprint(2*s.rank), "--targets", "q_proj,v_proj")
+				}
+				if s.method != "none" {
+					args = append(args, "--lr", fmt.Sprint(s.lr))
+				}
+				fmt.Fprintf(os.Stderr, "%-5s %-8s %-5s r=%d ... ", filepath.Base(modelDir), task, s.method, s.rank)
+				start := time.Now()
+				var stdout, stderr bytes.Buffer
+				cmd := exec.Command(bin, args...)
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				if err := cmd.Run(); err != nil {
+					return fmt.Errorf("%s %s: %v: %s", task, s.method, err, stderr.String())
+				}
+				var rep struct {
+					TrainableParams int      `json:"trainable_params"`
+					TotalParams     int      `json:"total_params"`
+					Steps           int      `json:"steps"`
+					ValLossBefore   float64  `json:"val_loss_before"`
+					ValLossAfter    float64  `json:"val_loss_after"`
+					AccuracyBefore  *float64 `json:"accuracy_before"`
+					AccuracyAfter   *float64 `json:"accuracy_after"`
+					WallSeconds     float64  `json:"wall_seconds"`
+					TokensPerSec    float64  `json:"tokens_per_sec"`
+				}
+				if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+					return fmt.Errorf("%s %s: %v", task, s.method, err)
+				}
+				row := Row{Task: task, Model: filepath.Base(modelDir), Method: s.method, Rank: s.rank, Steps: rep.Steps,
+					LR: s.lr, TrainableParams: rep.TrainableParams, TotalParams: rep.TotalParams,
+					ValLoss: rep.ValLossAfter, ValLossBase: rep.ValLossBefore, Accuracy: rep.AccuracyAfter,
+					WallSeconds: rep.WallSeconds, TokensPerSec: rep.TokensPerSec}
+				if s.method == "none" {
+					// The frozen base: nothing trains, so report the loss before
+					// any step and no training time.
+					row.Steps, row.ValLoss, row.Accuracy, row.WallSeconds, row.TokensPerSec = 0, rep.ValLossBefore, rep.AccuracyBefore, 0, 0
+				}
+				if s.method == "lora" {
+					row.Alpha, row.Targets = float64(2*s.rank), []string{"q_proj", "v_proj"}
+				}
+				table.Rows = append(table.Rows, row)
+				fmt.Fprintf(os.Stderr, "val %.4f (%.0f s)\n", row.ValLoss, time.Since(start).Seconds())
 			}
-			args := []string{"train", "--model", modelDir, "--data", filepath.Join("assets/datasets", task),
-				"--method", s.method, "--steps", fmt.Sprint(n), "--batch", "8", "--seed", "1", "--json", "--quiet",
-				"--out", filepath.Join(tmp, fmt.Sprintf("%s-%d", task, i))}
-			if s.method == "lora" {
-				args = append(args, "--rank", fmt.Sprint(s.rank), "--alpha", fmt.Sprint(2*s.rank), "--targets", "q_proj,v_proj")
-			}
-			if s.method != "none" {
-				args = append(args, "--lr", fmt.Sprint(s.lr))
-			}
-			fmt.Fprintf(os.Stderr, "%-8s %-5s r=%d ... ", task, s.method, s.rank)
-			start := time.Now()
-			var stdout, stderr bytes.Buffer
-			cmd := exec.Command(bin, args...)
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Run(); err != nil {
-				return fmt.Errorf("%s %s: %v: %s", task, s.method, err, stderr.String())
-			}
-			var rep struct {
-				TrainableParams int      `json:"trainable_params"`
-				TotalParams     int      `json:"total_params"`
-				Steps           int      `json:"steps"`
-				ValLossBefore   float64  `json:"val_loss_before"`
-				ValLossAfter    float64  `json:"val_loss_after"`
-				AccuracyBefore  *float64 `json:"accuracy_before"`
-				AccuracyAfter   *float64 `json:"accuracy_after"`
-				WallSeconds     float64  `json:"wall_seconds"`
-				TokensPerSec    float64  `json:"tokens_per_sec"`
-			}
-			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-				return fmt.Errorf("%s %s: %v", task, s.method, err)
-			}
-			row := Row{Task: task, Model: filepath.Base(modelDir), Method: s.method, Rank: s.rank, Steps: rep.Steps,
-				LR: s.lr, TrainableParams: rep.TrainableParams, TotalParams: rep.TotalParams,
-				ValLoss: rep.ValLossAfter, ValLossBase: rep.ValLossBefore, Accuracy: rep.AccuracyAfter,
-				WallSeconds: rep.WallSeconds, TokensPerSec: rep.TokensPerSec}
-			if s.method == "none" {
-				// The frozen base: nothing trains, so report the loss before
-				// any step and no training time.
-				row.Steps, row.ValLoss, row.Accuracy, row.WallSeconds, row.TokensPerSec = 0, rep.ValLossBefore, rep.AccuracyBefore, 0, 0
-			}
-			if s.method == "lora" {
-				row.Alpha, row.Targets = float64(2*s.rank), []string{"q_proj", "v_proj"}
-			}
-			table.Rows = append(table.Rows, row)
-			fmt.Fprintf(os.Stderr, "val %.4f (%.0f s)\n", row.ValLoss, time.Since(start).Seconds())
 		}
 	}
 	j, err := json.MarshalIndent(table, "", "  ")
@@ -148,9 +157,9 @@ func markdown(t Table) string {
 	b.WriteString("LoRA runs adapt q_proj and v_proj with α = 2r; accuracy is exact match of the greedy completion.\n\n")
 	task := ""
 	for _, r := range t.Rows {
-		if r.Task != task {
-			task = r.Task
-			fmt.Fprintf(&b, "\n## %s (base model %s)\n\n", task, r.Model)
+		if r.Task+r.Model != task {
+			task = r.Task + r.Model
+			fmt.Fprintf(&b, "\n## %s on %s\n\n", r.Task, r.Model)
 			b.WriteString("| method | r | trainable params | % of total | val loss | accuracy | steps | lr | wall time | tokens/s |\n")
 			b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 		}
