@@ -799,7 +799,9 @@ func (s *Session) startEval(re int) {
 func (s *Session) evalSlice() []protocol.Message {
 	j, r := s.job, s.run
 	start := time.Now()
-	for time.Since(start) < s.Budget {
+	// At least one batch or example per slice, like Trainer.Run's one step,
+	// so that every slice makes progress whatever the budget.
+	for first := true; first || time.Since(start) < s.Budget; first = false {
 		if j.next < len(j.batches) {
 			b := j.batches[j.next]
 			l, err := r.work.Forward(r.evalActs, b.Inputs, b.Targets, b.Weights, b.B, b.T, nil)
