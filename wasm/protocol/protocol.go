@@ -20,8 +20,11 @@ const (
 	MaxCustomBytes = 2 << 20
 	// MaxStepN bounds one step request; use play for longer runs.
 	MaxStepN = 100000
-	// MaxSampleTokens bounds one sample request.
-	MaxSampleTokens = 1000
+	// MaxSampleTokens bounds one sample request. Sampling is not sliced
+	// like training, so this bounds how long it holds the worker: 2×256
+	// tokens of the nano model took ~0.3 s in wasm (node) on a loaded 2-core
+	// machine.
+	MaxSampleTokens = 256
 	// MaxEvalRows is the number of validation rows (examples, or windows of
 	// text) the worker evaluates; larger validation sets use their first
 	// MaxEvalRows rows, and the eval message says so.

@@ -273,7 +273,7 @@ async function benchmark(name) {
     const ms = chunks.reduce((a, x) => a + x.chunk_ms, 0);
     const tps = chunks.reduce((a, x) => a + x.tokens_per_sec * x.chunk_ms, 0) / ms;
     let t1 = performance.now();
-    await send('sample', { prompt: 'reverse: light =', tokens: 64, seed: 1, temperature: 0.8 });
+    await send('sample', { prompt: 'reverse: light =', tokens: 256, seed: 1, temperature: 0.8 });
     const sampleMs = performance.now() - t1;
     t1 = performance.now();
     const ev = await send('evaluate');
@@ -283,7 +283,7 @@ async function benchmark(name) {
     const inspectMs = performance.now() - t1;
     tasks[task] = `${task}: T=${c.status.config.seq_len}, ${p.status.step} steps in 2 s, ${(ms / p.status.step).toFixed(1)} ms/step, ` +
       `${tps.toFixed(0)} tokens/s, longest chunk ${Math.max(...chunks.map((x) => x.chunk_ms)).toFixed(0)} ms; configure ${configureMs.toFixed(0)} ms, ` +
-      `sample 2×64 tokens ${sampleMs.toFixed(0)} ms, evaluate (${ev.eval.rows} rows${ev.eval.metric ? ' + accuracy' : ''}) ${evalMs.toFixed(0)} ms, inspect ${inspectMs.toFixed(0)} ms`;
+      `sample 2×256 tokens ${sampleMs.toFixed(0)} ms, evaluate (${ev.eval.rows} rows${ev.eval.metric ? ' + accuracy' : ''}) ${evalMs.toFixed(0)} ms, inspect ${inspectMs.toFixed(0)} ms`;
   }
   return `\nbench ${name} (LoRA r=8 q,v, batch 8): \n  ${tasks.reverse}\n  ${tasks.e2e}`;
 }
