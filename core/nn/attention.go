@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/lora-playground/lora-playground/core/kernels"
+)
 
 // AttentionForward is causal multi-head self-attention on already projected
 // queries, keys and values. Head h of position t uses channels
@@ -111,7 +115,7 @@ func CausalSoftmaxRow(row, qh, keys []float32, C, off int) {
 	}
 	var sum float32
 	for t2, s := range row {
-		e := float32(math.Exp(float64(s - maxv)))
+		e := kernels.Exp32(s - maxv)
 		row[t2] = e
 		sum += e
 	}

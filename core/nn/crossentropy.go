@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/lora-playground/lora-playground/core/kernels"
+)
 
 // CrossEntropyForward turns logits into probabilities and returns the
 // weighted mean negative log-likelihood of the targets, in nats per token:
@@ -25,7 +29,7 @@ func CrossEntropyForward(probs, logits []float32, targets []int32, weights []flo
 		}
 		var sum float32
 		for i, x := range l {
-			e := float32(math.Exp(float64(x - maxv)))
+			e := kernels.Exp32(x - maxv)
 			p[i] = e
 			sum += e
 		}

@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/lora-playground/lora-playground/core/kernels"
+)
 
 var geluScale = float32(math.Sqrt(2 / math.Pi))
 
@@ -12,7 +16,7 @@ var geluScale = float32(math.Sqrt(2 / math.Pi))
 func GeluForward(out, inp []float32) {
 	for i, x := range inp {
 		u := geluScale * (x + 0.044715*x*x*x)
-		out[i] = 0.5 * x * (1 + float32(math.Tanh(float64(u))))
+		out[i] = 0.5 * x * (1 + kernels.Tanh32(u))
 	}
 }
 
@@ -22,7 +26,7 @@ func GeluForward(out, inp []float32) {
 func GeluBackward(dinp, inp, dout []float32) {
 	for i, x := range inp {
 		u := geluScale * (x + 0.044715*x*x*x)
-		th := float32(math.Tanh(float64(u)))
+		th := kernels.Tanh32(u)
 		sech2 := 1 - th*th
 		g := 0.5*(1+th) + 0.5*x*sech2*geluScale*(1+3*0.044715*x*x)
 		dinp[i] += g * dout[i]
