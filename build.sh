@@ -111,7 +111,7 @@ cmd_test() {
 	log "native tests"
 	go test -count=1 ./...
 	log "js/wasm tests under node"
-	wasm_test -count=1 ./core/...
+	wasm_test -count=1 ./core/... ./wasm/protocol/... ./wasm/trainer/...
 	log "fuzzing the safetensors parser for 10s"
 	go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 10s ./core/safetensors/
 	log "fuzzing the PEFT adapter decoder for 10s"
@@ -126,6 +126,9 @@ cmd_test() {
 	"$smoke/lora" train --model models-tiny/nano --data assets/datasets/reverse --steps 5 --out "$smoke/adapter" --quiet
 	"$smoke/lora" generate --model models-tiny/nano --adapter "$smoke/adapter" --merged --prompt "reverse: light =" --tokens 8
 	rm -rf "$smoke"
+	log "the training worker under node (real worker.js + trainer.wasm)"
+	build_site
+	node wasm/trainer/node_test.mjs dist/
 	log "all tests passed"
 }
 
