@@ -5,6 +5,7 @@
 #   ./build.sh serve    build, then serve dist/ on http://127.0.0.1:8080
 #   ./build.sh test     vet, native tests, js/wasm tests under node, fuzz smoke, CLI smoke
 #   ./build.sh bench    training speed: native (go test -bench and lora bench) and js/wasm under node
+#   ./build.sh edge     build, then run the site and its API under wrangler dev on http://127.0.0.1:8787
 #
 # A fresh machine needs only Go for build and serve; test and bench also use
 # node (for the js/wasm build) and install what else they need themselves.
@@ -129,6 +130,7 @@ cmd_test() {
 	log "the training worker under node (real worker.js + trainer.wasm)"
 	build_site
 	node wasm/trainer/node_test.mjs dist/
+	wasm/edge/dev.sh test # wrangler dev: live API tests, no process left behind, upload size
 	log "all tests passed"
 }
 
@@ -153,8 +155,9 @@ serve)
 	;;
 test) cmd_test ;;
 bench) cmd_bench ;;
+edge) build && exec wasm/edge/dev.sh dev ;;
 *)
-	echo "usage: ./build.sh [build|serve|test|bench]" >&2
+	echo "usage: ./build.sh [build|serve|test|bench|edge]" >&2
 	exit 2
 	;;
 esac

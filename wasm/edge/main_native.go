@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -17,8 +18,9 @@ const usage = `usage: go run ./wasm/edge <command> [flags]
   serve  -dist dist -addr 127.0.0.1:8788
          the API natively, with in-memory R2 and KV and base models read
          from dist/; the same handlers the worker runs (no wrangler needed)
-  stage  -dist dist -out wasm/edge/.site
-         copy the built site and write its _headers file, for wrangler
+  stage  -dist dist -out wasm/edge/.site [-fixtures]
+         copy the built site and write its _headers file, for wrangler;
+         -fixtures adds what the API tests need if dist/ lacks it
   load   -url http://127.0.0.1:8787 -n 40 -c 4 -time 60s
          bounded loopback benchmark of /api/generate and static files;
          prints p50/p99 latency and errors
@@ -49,12 +51,20 @@ func main() {
 	case "stage":
 		dist := fl.String("dist", "dist", "built site to copy")
 		out := fl.String("out", "wasm/edge/.site", "folder for wrangler's [assets] (emptied first)")
+		fixtures := fl.Bool("fixtures", false, "also add what the API tests need: a fingerprinted probe file, and random nano/tiny models where dist/ has none")
 		fl.Parse(args)
 		n, err := stage(*dist, *out)
 		if err != nil {
 			log.Fatalf("edge stage: %v", err)
 		}
 		fmt.Printf("staged %d files from %s into %s (with _headers)\n", n, *dist, *out)
+		if *fixtures {
+			added, err := addFixtures(*out)
+			if err != nil {
+				log.Fatalf("edge stage: fixtures: %v", err)
+			}
+			fmt.Printf("test fixtures added: %s\n", strings.Join(added, ", "))
+		}
 	case "load":
 		cfg := loadConfig{}
 		fl.StringVar(&cfg.URL, "url", "http://127.0.0.1:8787", "base URL of a running edge (loopback)")

@@ -3,13 +3,19 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/lora-playground/lora-playground/core/model"
+	"github.com/lora-playground/lora-playground/core/tokenizer"
 )
 
 // maxAssetBytes is the asset server's limit on one file.
@@ -87,4 +93,64 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// probeFile is a fingerprinted file that addFixtures stages, so the API
+// test can check the immutable caching rule whatever dist/ holds.
+func probeFile() (name string, data []byte) {
+	data = []byte("edge probe: a fingerprinted static file\n")
+	sum := sha256.Sum256(data)
+	return "edge-probe." + hex.EncodeToString(sum[:6]) + ".txt", data
+}
+
+// addFixtures completes a staged site for the API tests: a fingerprinted
+// probe file, and random stand-ins, with the shipped names and shapes, for
+// the nano and tiny base models when dist/ does not have them yet (they
+// are pretrained separately). It returns what it added.
+func addFixtures(dst string) ([]string, error) {
+	name, data := probeFile()
+	added := []string{name}
+	if err := os.WriteFile(filepath.Join(dst, name), data, 0o644); err != nil {
+		return nil, err
+	}
+	tok := tokenizer.Default()
+	for i, sz := range []struct {
+		name string
+		c    int
+	}{{"nano", 64}, {"tiny", 128}} {
+		dir := filepath.Join(dst, "models", sz.name)
+		if _, err := os.Stat(filepath.Join(dir, model.ConfigFile)); err == nil {
+			continue
+		}
+		m, err := model.New(model.Config{Name: modelPrefix + sz.name, VocabSize: tok.Size(), NCtx: 128, NEmbd: sz.c, NHead: 4, NLayer: 2,
+			Tokenizer: model.TokenizerConfig{Type: "char", Vocab: tok.Vocab()}})
+		if err != nil {
+			return nil, err
+		}
+		m.InitGPT2(rand.New(rand.NewPCG(uint64(i)+1, 3)))
+		if err := m.Save(dir, map[string]string{"note": "random stand-in for the API tests"}); err != nil {
+			return nil, err
+		}
+		added = append(added, "models/"+sz.name+" (random)")
+	}
+	// _headers must cover the probe: write it again over the final tree.
+	var files []string
+	err := filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dst, p)
+		if rel = filepath.ToSlash(rel); rel != "_headers" {
+			files = append(files, "/"+rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rules, err := HeaderRules(files)
+	if err != nil {
+		return nil, err
+	}
+	return added, os.WriteFile(filepath.Join(dst, "_headers"), []byte(rules), 0o644)
 }
