@@ -3,7 +3,9 @@
 #
 #   ./build.sh          build the static site into dist/ and the native CLI into bin/
 #   ./build.sh serve    build, then serve dist/ on http://127.0.0.1:8080
-#   ./build.sh test     vet, native tests, js/wasm tests under node, fuzz smoke, CLI smoke
+#   ./build.sh test     vet, native tests, js/wasm tests under node, fuzz smoke, CLI smoke,
+#                       browser end-to-end tests (headless Chromium)
+#   ./build.sh test-browser   only the browser end-to-end tests
 #   ./build.sh bench    training speed: native (go test -bench and lora bench) and js/wasm under node
 #   ./build.sh edge     build, then run the site and its API under wrangler dev on http://127.0.0.1:8787
 #
@@ -134,6 +136,49 @@ cmd_test() {
 	log "all tests passed"
 }
 
+# browser_test builds the site, serves it with cmd/serve on a free loopback
+# port and runs tests/browser (node --test, playwright-core driving Debian's
+# headless Chromium; never a downloaded browser). Screenshots and metrics go
+# to test-artifacts/browser/. The server is stopped however the tests end.
+browser_test() {
+	need_node
+	if [ ! -x /usr/bin/chromium ]; then
+		log "installing chromium (Debian package) for the browser tests"
+		apt-get update -qq
+		apt-get install -y -qq chromium >/dev/null
+	fi
+	log "browser tests: npm ci in tests/browser"
+	(cd tests/browser && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi)
+	build_site
+	local tmp url="" pid rc=0 i
+	tmp=$(mktemp -d)
+	go build -o "$tmp/serve" ./cmd/serve
+	"$tmp/serve" -dir dist -addr 127.0.0.1:0 >"$tmp/serve.log" 2>&1 &
+	pid=$!
+	# Stop the server on every way out (failure under set -e, Ctrl-C).
+	trap 'kill '"$pid"' 2>/dev/null; wait '"$pid"' 2>/dev/null; rm -rf '"$tmp"'' EXIT
+	trap 'exit 130' INT TERM
+	for i in $(seq 100); do
+		url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$tmp/serve.log" || true)
+		[ -n "$url" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -z "$url" ]; then
+		echo "error: cmd/serve did not start:" >&2
+		cat "$tmp/serve.log" >&2
+		return 1
+	fi
+	log "browser tests against $url (artifacts in test-artifacts/browser/)"
+	rm -rf test-artifacts/browser
+	(cd tests/browser && LP_URL="$url" LP_ARTIFACTS="$ROOT/test-artifacts/browser" node --test --test-concurrency=1 playground.test.mjs) || rc=$?
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	trap - EXIT INT TERM
+	rm -rf "$tmp"
+	return "$rc"
+}
+
 cmd_bench() {
 	log "native: go test -bench (kernels and training step)"
 	go test -run '^$' -bench . -benchtime 20x ./core/kernels/ ./core/train/ | tee /dev/stderr | grep -E '^(Benchmark|ok)' >/dev/null || true
@@ -154,6 +199,7 @@ serve)
 	exec go run ./cmd/serve -dir dist -addr "127.0.0.1:${PORT:-8080}"
 	;;
 test) cmd_test ;;
+test-browser) browser_test ;;
 bench) cmd_bench ;;
 edge) build && exec wasm/edge/dev.sh dev ;;
 *)
