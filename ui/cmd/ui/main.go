@@ -36,8 +36,12 @@ func main() {
 	a := app.New(s, nil, h)
 	a.Problems = problems
 
-	worker := js.Global().Get("Worker").New("assets/js/worker.js")
-	client := app.NewClient(a, func(r protocol.Request) {
+	// The worker starts after the first render (startWorker): compiling
+	// trainer.wasm competes for the CPU with this page's own start, and the
+	// page should be on screen first. Requests made before then wait here.
+	var worker js.Value
+	var early []protocol.Request
+	send := func(r protocol.Request) {
 		j, p, err := r.Encode()
 		if err != nil {
 			log.Printf("ui: encoding %s: %v", r.Type, err)
@@ -45,31 +49,45 @@ func main() {
 		}
 		env, transfer := jswire.Envelope(j, p)
 		worker.Call("postMessage", env, transfer)
+	}
+	client := app.NewClient(a, func(r protocol.Request) {
+		if worker.IsUndefined() {
+			early = append(early, r)
+			return
+		}
+		send(r)
 	})
 	a.T = client
-	inbox := make(chan protocol.Message, 1024)
-	worker.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		m, err := protocol.DecodeMessage(jswire.Open(args[0].Get("data")))
-		if err != nil {
-			m = protocol.Message{V: protocol.Version, Type: protocol.TypeError, Message: err.Error()}
+	startWorker := func() {
+		worker = js.Global().Get("Worker").New("assets/js/worker.js")
+		inbox := make(chan protocol.Message, 1024)
+		worker.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
+			m, err := protocol.DecodeMessage(jswire.Open(args[0].Get("data")))
+			if err != nil {
+				m = protocol.Message{V: protocol.Version, Type: protocol.TypeError, Message: err.Error()}
+			}
+			inbox <- m // buffered; the callback must not block on the lock
+			return nil
+		}))
+		go deliver(inbox, client, ee)
+		worker.Set("onerror", js.FuncOf(func(_ js.Value, args []js.Value) any {
+			// A worker script that fails to load gives an event without a message.
+			msg := "could not start assets/js/worker.js"
+			if m := args[0].Get("message"); m.Type() == js.TypeString {
+				msg = m.String()
+			}
+			go func() {
+				ee.Lock()
+				defer ee.UnlockRender()
+				a.OnError("the training worker failed: " + msg)
+			}()
+			return nil
+		}))
+		for _, r := range early {
+			send(r)
 		}
-		inbox <- m // buffered; the callback must not block on the lock
-		return nil
-	}))
-	go deliver(inbox, client, ee)
-	worker.Set("onerror", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		// A worker script that fails to load gives an event without a message.
-		msg := "could not start assets/js/worker.js"
-		if m := args[0].Get("message"); m.Type() == js.TypeString {
-			msg = m.String()
-		}
-		go func() {
-			ee.Lock()
-			defer ee.UnlockRender()
-			a.OnError("the training worker failed: " + msg)
-		}()
-		return nil
-	}))
+		early = nil
+	}
 
 	// Resume the saved session unless the link asks for something else.
 	client.Save = func(workerState []byte) {
@@ -85,9 +103,15 @@ func main() {
 		log.Fatal(err)
 	}
 	glue.Call("ready")
-	for ok := true; ok; ok = renderer.EventWait() {
+	for ok, first := true, true; ok; ok = renderer.EventWait() {
 		if err := renderer.Render(buildEnv.RunBuild(root)); err != nil {
 			log.Printf("ui: render: %v", err)
+		}
+		if first {
+			first = false
+			ee.Lock()
+			startWorker()
+			ee.UnlockOnly()
 		}
 	}
 }
