@@ -132,6 +132,7 @@ cmd_test() {
 	log "the training worker under node (real worker.js + trainer.wasm)"
 	build_site
 	node wasm/trainer/node_test.mjs dist/
+	browser_test --built
 	wasm/edge/dev.sh test # wrangler dev: live API tests, no process left behind, upload size
 	log "all tests passed"
 }
@@ -140,6 +141,7 @@ cmd_test() {
 # port and runs tests/browser (node --test, playwright-core driving Debian's
 # headless Chromium; never a downloaded browser). Screenshots and metrics go
 # to test-artifacts/browser/. The server is stopped however the tests end.
+# --built skips building dist/ (cmd_test has just built it).
 browser_test() {
 	need_node
 	if [ ! -x /usr/bin/chromium ]; then
@@ -149,7 +151,7 @@ browser_test() {
 	fi
 	log "browser tests: npm ci in tests/browser"
 	(cd tests/browser && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi)
-	build_site
+	[ "${1:-}" = --built ] || build_site
 	local tmp url="" pid rc=0 i
 	tmp=$(mktemp -d)
 	go build -o "$tmp/serve" ./cmd/serve
@@ -203,7 +205,7 @@ test-browser) browser_test ;;
 bench) cmd_bench ;;
 edge) build && exec wasm/edge/dev.sh dev ;;
 *)
-	echo "usage: ./build.sh [build|serve|test|bench|edge]" >&2
+	echo "usage: ./build.sh [build|serve|test|test-browser|bench|edge]" >&2
 	exit 2
 	;;
 esac
