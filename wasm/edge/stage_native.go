@@ -71,6 +71,9 @@ func stage(src, dst string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if _, err := os.Stat(filepath.Join(dst, "index.html")); err != nil {
+		return 0, fmt.Errorf("stage: %s has no index.html (was it being rebuilt?)", src)
+	}
 	rules, err := HeaderRules(files)
 	if err != nil {
 		return 0, err

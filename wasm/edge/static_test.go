@@ -165,4 +165,8 @@ func TestStage(t *testing.T) {
 	if _, err := stage(filepath.Join(src, "missing"), dst); err == nil {
 		t.Error("staging a missing folder succeeded")
 	}
+	os.Remove(filepath.Join(src, "index.html"))
+	if _, err := stage(src, dst); err == nil {
+		t.Error("staging a site without index.html succeeded")
+	}
 }
