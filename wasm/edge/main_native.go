@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"strings"
 	"time"
 )
@@ -16,8 +17,8 @@ import (
 const usage = `usage: go run ./wasm/edge <command> [flags]
 
   serve  -dist dist -addr 127.0.0.1:8788
-         the API natively, with in-memory R2 and KV and base models read
-         from dist/; the same handlers the worker runs (no wrangler needed)
+         the site and the API natively, with in-memory R2 and KV: the same
+         handlers and header rules the worker uses (no wrangler needed)
   stage  -dist dist -out wasm/edge/.site [-fixtures]
          copy the built site and write its _headers file, for wrangler;
          -fixtures adds what the API tests need if dist/ lacks it
@@ -45,8 +46,8 @@ func main() {
 		if err != nil {
 			log.Fatalf("edge serve: %v", err)
 		}
-		fmt.Printf("edge API (in-memory stores): http://%s/api/health\n", ln.Addr())
-		hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+		fmt.Printf("edge (in-memory R2 and KV): http://%s/\n", ln.Addr())
+		hs := &http.Server{Handler: siteHandler(*dist, srv), ReadHeaderTimeout: 10 * time.Second}
 		log.Fatal(hs.Serve(ln))
 	case "stage":
 		dist := fl.String("dist", "dist", "built site to copy")
@@ -80,4 +81,27 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+}
+
+// siteHandler stands in for Workers: /api/* goes to api, everything else
+// is a static file from dir with the headers _headers would give it.
+func siteHandler(dir string, api http.Handler) http.Handler {
+	files := http.FileServer(http.Dir(dir))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/api" {
+			api.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if ct, ok := contentTypes[path.Ext(r.URL.Path)]; ok {
+			h.Set("Content-Type", ct)
+		}
+		if cc := CacheControl(r.URL.Path); cc != "" {
+			h.Set("Cache-Control", cc)
+		} else {
+			h.Set("Cache-Control", "public, max-age=0, must-revalidate")
+		}
+		files.ServeHTTP(w, r)
+	})
 }

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,5 +170,27 @@ func TestStage(t *testing.T) {
 	os.Remove(filepath.Join(src, "index.html"))
 	if _, err := stage(src, dst); err == nil {
 		t.Error("staging a site without index.html succeeded")
+	}
+}
+
+func TestSiteHandler(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ui.wasm"), []byte("\x00asm"), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.0a1b2c3d.js"), []byte("x"), 0o644)
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header().Set("X-Api", "1") })
+	h := siteHandler(dir, api)
+	for _, tc := range []struct{ path, ct, cc, api string }{
+		{"/ui.wasm", "application/wasm", "public, max-age=0, must-revalidate", ""},
+		{"/app.0a1b2c3d.js", "text/javascript; charset=utf-8", immutableCache, ""},
+		{"/api/health", "", "", "1"},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", tc.path, nil))
+		if got := w.Header().Get("X-Api"); got != tc.api {
+			t.Errorf("%s: reached the API: %q", tc.path, got)
+		}
+		if tc.api == "" && (w.Code != 200 || w.Header().Get("Content-Type") != tc.ct || w.Header().Get("Cache-Control") != tc.cc) {
+			t.Errorf("%s: %d %q %q", tc.path, w.Code, w.Header().Get("Content-Type"), w.Header().Get("Cache-Control"))
+		}
 	}
 }
