@@ -2,6 +2,11 @@ package kernels
 
 import "sync"
 
+// In the js/wasm build with the simd tag, MatMulNT/NN/TN hand their
+// products to WebAssembly SIMD128 kernels instead (simd_js.go); everywhere
+// else, and as the tested reference there, they run the pure-Go paths
+// below (goNT, goNN, goTN).
+//
 // The fast kernels share one micro-kernel, ntTile, which computes
 // out(m,n) = a(m,k) · b(n,k)ᵀ with both operands contiguous along k. MatMulNN
 // and MatMulTN first transpose whichever operand is not k-contiguous into a
@@ -42,6 +47,14 @@ import "sync"
 // computed as plain dot products.
 func MatMulNT(out, a, b []float32, m, n, k int, accumulate bool) {
 	checkDims(out, a, b, m, n, k)
+	if simdNT(out, a, b, m, n, k, accumulate) {
+		return
+	}
+	goNT(out, a, b, m, n, k, accumulate)
+}
+
+// goNT is MatMulNT's pure-Go path.
+func goNT(out, a, b []float32, m, n, k int, accumulate bool) {
 	ntTile(out, a, b, m, n, k, accumulate)
 }
 
@@ -57,6 +70,14 @@ func MatMulNT(out, a, b []float32, m, n, k int, accumulate bool) {
 // allocate and concurrent calls each get their own buffer.
 func MatMulNN(out, a, b []float32, m, n, k int, accumulate bool) {
 	checkDims(out, a, b, m, n, k)
+	if simdNN(out, a, b, m, n, k, accumulate) {
+		return
+	}
+	goNN(out, a, b, m, n, k, accumulate)
+}
+
+// goNN is MatMulNN's pure-Go path.
+func goNN(out, a, b []float32, m, n, k int, accumulate bool) {
 	s := getScratch(n * k)
 	bt := *s
 	transpose(bt, b, k, n)
@@ -76,6 +97,14 @@ func MatMulNN(out, a, b []float32, m, n, k int, accumulate bool) {
 // otherwise be read with a stride of m or n per step of k.
 func MatMulTN(out, a, b []float32, m, n, k int, accumulate bool) {
 	checkDims(out, a, b, m, n, k)
+	if simdTN(out, a, b, m, n, k, accumulate) {
+		return
+	}
+	goTN(out, a, b, m, n, k, accumulate)
+}
+
+// goTN is MatMulTN's pure-Go path.
+func goTN(out, a, b []float32, m, n, k int, accumulate bool) {
 	s := getScratch((m + n) * k)
 	at, bt := (*s)[:m*k], (*s)[m*k:]
 	transpose(at, a, k, m)

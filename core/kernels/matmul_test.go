@@ -10,14 +10,19 @@ import (
 
 type matMulFunc func(out, a, b []float32, m, n, k int, accumulate bool)
 
-// kernelPairs pairs each fast kernel with its naive reference.
-var kernelPairs = []struct {
-	name        string
-	fast, naive matMulFunc
-}{
-	{"NT", MatMulNT, MatMulNTNaive},
-	{"NN", MatMulNN, MatMulNNNaive},
-	{"TN", MatMulTN, MatMulTNNaive},
+// kernelPair is a fast kernel and its naive reference; pattern names the
+// transpose pattern (NT, NN or TN), for modelShapes.
+type kernelPair struct {
+	name, pattern string
+	fast, naive   matMulFunc
+}
+
+// kernelPairs pairs each fast kernel with its naive reference. In the simd
+// build (simd_js_test.go) the pure-Go paths are added as well.
+var kernelPairs = []kernelPair{
+	{"NT", "NT", MatMulNT, MatMulNTNaive},
+	{"NN", "NN", MatMulNN, MatMulNNNaive},
+	{"TN", "TN", MatMulTN, MatMulTNNaive},
 }
 
 // shape is one product out(m,n) with inner dimension k.
@@ -89,7 +94,7 @@ func checkClose(t *testing.T, got, want, mag, init []float32, k int) {
 func TestMatMulMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for _, kp := range kernelPairs {
-		shapes := append(append([]shape{}, edgeShapes...), modelShapes[kp.name]...)
+		shapes := append(append([]shape{}, edgeShapes...), modelShapes[kp.pattern]...)
 		for _, s := range shapes {
 			for _, acc := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%s/%v/acc=%v", kp.name, s, acc), func(t *testing.T) {
@@ -248,17 +253,22 @@ func TestMatMulConcurrent(t *testing.T) {
 }
 
 // BenchmarkMatMul reports GFLOP/s (2·m·n·k flops per call) for the naive and
-// fast kernel of each pattern on the model's shapes; compare the two lines
-// of one run, since absolute numbers on a shared machine drift.
+// fast kernel of each pattern on the model's shapes (and, in the simd build,
+// the pure-Go path as NT-go etc.); compare the lines of one run, since
+// absolute numbers on a shared machine drift.
 func BenchmarkMatMul(b *testing.B) {
 	for _, kp := range kernelPairs {
-		for _, s := range modelShapes[kp.name] {
+		for _, s := range modelShapes[kp.pattern] {
 			rng := rand.New(rand.NewSource(6))
 			a, bb, out := randSlice(rng, s.m*s.k), randSlice(rng, s.n*s.k), make([]float32, s.m*s.n)
-			for _, impl := range []struct {
+			impls := []struct {
 				name string
 				f    matMulFunc
-			}{{"naive", kp.naive}, {"fast", kp.fast}} {
+			}{{"naive", kp.naive}, {"fast", kp.fast}}
+			if kp.name != kp.pattern {
+				impls = impls[1:] // the naive line is already there
+			}
+			for _, impl := range impls {
 				b.Run(fmt.Sprintf("%s/%v/%s", kp.name, s, impl.name), func(b *testing.B) {
 					for b.Loop() {
 						impl.f(out, a, bb, s.m, s.n, s.k, true)

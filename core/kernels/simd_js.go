@@ -1,0 +1,75 @@
+//go:build js && wasm && simd
+
+package kernels
+
+// The SIMD128 kernels of core/kernels/simd/kernels.wasm, instantiated by
+// the JS glue (assets/js/worker.js; core/kernels/simd/exec.mjs for tests)
+// on this instance's own memory and supplied as the "kernels" import.
+//
+//	sgemm(c, a, b, m, n, k, sai, sap, ldb, ldc, acc):
+//	c[i·ldc + j] (+)= Σ_p a[i·sai + p·sap] · b[p·ldb + j]
+//
+// Pointers are byte addresses in linear memory: Go's garbage collector
+// does not move heap objects, and nothing runs on this goroutine (so its
+// stack cannot move) while the import runs. go:wasmimport accepts only
+// fixed-size scalars and pointers, hence *float32 and int32 parameters.
+
+const simdEnabled = true
+
+//go:wasmimport kernels sgemm
+//go:noescape
+func sgemm(c, a, b *float32, m, n, k, sai, sap, ldb, ldc, acc int32)
+
+// simdTrivial handles the products with no multiply-add at all (and so no
+// element to take the address of): it reports whether m, n or k is zero,
+// having cleared out when k is zero and accumulate is false.
+func simdTrivial(out []float32, m, n, k int, accumulate bool) bool {
+	if m == 0 || n == 0 {
+		return true
+	}
+	if k == 0 {
+		if !accumulate {
+			clear(out[:m*n])
+		}
+		return true
+	}
+	return false
+}
+
+func b2i(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// simdNT: b(n,k) is transposed into scratch bᵀ(k,n), then the NN form.
+func simdNT(out, a, b []float32, m, n, k int, accumulate bool) bool {
+	if simdTrivial(out, m, n, k, accumulate) {
+		return true
+	}
+	s := getScratch(n * k)
+	bt := *s
+	transpose(bt, b, n, k)
+	sgemm(&out[0], &a[0], &bt[0], int32(m), int32(n), int32(k), int32(k), 1, int32(n), int32(n), b2i(accumulate))
+	putScratch(s)
+	return true
+}
+
+// simdNN: a(m,k) row by row, b(k,n) along its rows, in place.
+func simdNN(out, a, b []float32, m, n, k int, accumulate bool) bool {
+	if simdTrivial(out, m, n, k, accumulate) {
+		return true
+	}
+	sgemm(&out[0], &a[0], &b[0], int32(m), int32(n), int32(k), int32(k), 1, int32(n), int32(n), b2i(accumulate))
+	return true
+}
+
+// simdTN: a(k,m) read down its columns (sai=1, sap=m), in place.
+func simdTN(out, a, b []float32, m, n, k int, accumulate bool) bool {
+	if simdTrivial(out, m, n, k, accumulate) {
+		return true
+	}
+	sgemm(&out[0], &a[0], &b[0], int32(m), int32(n), int32(k), 1, int32(m), int32(n), int32(n), b2i(accumulate))
+	return true
+}

@@ -1,0 +1,12 @@
+//go:build !(js && wasm && simd)
+
+package kernels
+
+// Without the simd build tag (or outside js/wasm) there are no SIMD
+// kernels: every product takes the pure-Go path. These stubs compile away.
+
+const simdEnabled = false
+
+func simdNT(out, a, b []float32, m, n, k int, accumulate bool) bool { return false }
+func simdNN(out, a, b []float32, m, n, k int, accumulate bool) bool { return false }
+func simdTN(out, a, b []float32, m, n, k int, accumulate bool) bool { return false }
