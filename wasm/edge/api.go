@@ -11,7 +11,6 @@ import (
 	"log"
 	"mime"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/lora-playground/lora-playground/core/model"
 	"github.com/lora-playground/lora-playground/core/peft"
+	"github.com/lora-playground/lora-playground/wasm/edge/edgeapi"
 )
 
 // Limits bound what one request may ask of the worker.
@@ -36,20 +36,17 @@ type Limits struct {
 	GenerateTime time.Duration
 }
 
-// DefaultLimits are the limits the worker runs with.
+// DefaultLimits are the limits the worker runs with, as edgeapi states
+// them to clients.
 var DefaultLimits = Limits{
-	AdapterBytes: 4 << 20,
-	MaxTokens:    256,
-	PromptChars:  1000,
-	GenerateTime: 10 * time.Second,
+	AdapterBytes: edgeapi.MaxAdapterBytes,
+	MaxTokens:    edgeapi.MaxTokens,
+	PromptChars:  edgeapi.MaxPromptChars,
+	GenerateTime: edgeapi.GenerateTime,
 }
 
-// Default values of /api/generate's optional fields.
-const (
-	defaultMaxTokens   = 64
-	maxTemperature     = 5.0
-	maxGenerateBodyLen = 16 << 10
-)
+// maxGenerateBodyLen caps the JSON body of /api/generate.
+const maxGenerateBodyLen = 16 << 10
 
 // Server is the API. Its zero value is not usable: set the stores.
 type Server struct {
@@ -61,59 +58,6 @@ type Server struct {
 	Now func() time.Time
 	// Log receives internal errors and recovered panics; nil means log.Printf.
 	Log func(format string, args ...any)
-}
-
-// Metadata is what KV holds about a stored adapter, and what
-// GET /api/adapters/{id}/config returns.
-type Metadata struct {
-	ID            string          `json:"id"`
-	Base          string          `json:"base"`
-	R             int             `json:"r"`
-	LoraAlpha     float64         `json:"lora_alpha"`
-	UseRslora     bool            `json:"use_rslora"`
-	TargetModules []string        `json:"target_modules"`
-	Modules       int             `json:"modules"`    // adapted linear layers
-	Parameters    int             `json:"parameters"` // numbers in all A and B
-	Bytes         int             `json:"bytes"`      // archive size
-	Created       time.Time       `json:"created"`
-	AdapterConfig json.RawMessage `json:"adapter_config"` // adapter_config.json as stored
-}
-
-// UploadResponse answers POST /api/adapters.
-type UploadResponse struct {
-	ID string `json:"id"`
-	// Created is true when this request stored the adapter (status 201), and
-	// false when the same bytes were stored before (status 200).
-	Created   bool   `json:"created"`
-	Base      string `json:"base"`
-	URL       string `json:"url"`        // GET: the archive
-	ConfigURL string `json:"config_url"` // GET: its metadata
-}
-
-// GenerateRequest is the body of POST /api/generate. Only prompt is
-// required; base may be left out when adapter is given.
-type GenerateRequest struct {
-	Base        string   `json:"base"`
-	Adapter     string   `json:"adapter"`
-	Prompt      string   `json:"prompt"`
-	MaxTokens   *int     `json:"max_tokens"`  // default 64
-	Temperature *float64 `json:"temperature"` // default 0: greedy
-	Seed        uint64   `json:"seed"`
-}
-
-// GenerateResponse answers POST /api/generate.
-type GenerateResponse struct {
-	Base        string  `json:"base"`
-	Adapter     string  `json:"adapter,omitempty"`
-	Prompt      string  `json:"prompt"`
-	Text        string  `json:"text"`
-	Tokens      int     `json:"tokens"`
-	Temperature float64 `json:"temperature"`
-	Seed        uint64  `json:"seed"`
-	// Unknown lists prompt characters outside the model's vocabulary (read
-	// as <unk>), or is empty.
-	Unknown string `json:"unknown,omitempty"`
-	Millis  int64  `json:"ms"`
 }
 
 // apiError is an error with its HTTP status and machine-readable code.
@@ -129,9 +73,6 @@ func (e *apiError) Error() string { return e.code + ": " + e.message }
 func errorf(status int, code, format string, args ...any) *apiError {
 	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
 }
-
-// idPattern is an adapter id: the lowercase hex SHA-256 of its archive.
-var idPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func blobKey(id string) string { return "adapters/" + id + ".zip" }
 func metaKey(id string) string { return "adapter:" + id }
@@ -178,18 +119,18 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
 		return e
 	}
 	switch {
-	case p == "/api/health":
+	case p == edgeapi.HealthPath:
 		if err := allow(http.MethodGet, http.MethodHead); err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 		return nil
-	case p == "/api/adapters":
+	case p == edgeapi.AdaptersPath:
 		if err := allow(http.MethodPost); err != nil {
 			return err
 		}
 		return s.upload(w, r)
-	case p == "/api/generate":
+	case p == edgeapi.GeneratePath:
 		if err := allow(http.MethodPost); err != nil {
 			return err
 		}
@@ -203,7 +144,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
 		if err := allow(http.MethodGet, http.MethodHead); err != nil {
 			return err
 		}
-		if !idPattern.MatchString(id) {
+		if !edgeapi.ValidID(id) {
 			return errorf(http.StatusNotFound, "not_found", "no adapter %q: ids are 64 lowercase hex digits (the archive's SHA-256)", truncate(id, 80))
 		}
 		if sub == "config" {
@@ -277,8 +218,8 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusOK
 	}
 	w.Header().Set("Location", "/api/adapters/"+id)
-	writeJSON(w, status, UploadResponse{ID: id, Created: !exists, Base: base,
-		URL: "/api/adapters/" + id, ConfigURL: "/api/adapters/" + id + "/config"})
+	writeJSON(w, status, edgeapi.Upload{ID: id, Created: !exists, Base: base,
+		URL: edgeapi.AdapterPath(id), ConfigURL: edgeapi.AdapterPath(id) + "/config"})
 	return nil
 }
 
@@ -314,12 +255,12 @@ func (s *Server) checkFits(ctx context.Context, a *peft.Adapter) (string, error)
 }
 
 // metadataOf describes an accepted adapter.
-func metadataOf(id, base string, a *peft.Adapter, configJSON []byte, size int, created time.Time) Metadata {
+func metadataOf(id, base string, a *peft.Adapter, configJSON []byte, size int, created time.Time) edgeapi.Metadata {
 	params := 0
 	for _, m := range a.Modules {
 		params += len(m.A) + len(m.B)
 	}
-	return Metadata{ID: id, Base: base, R: a.Config.R, LoraAlpha: a.Config.LoraAlpha, UseRslora: a.Config.UseRslora,
+	return edgeapi.Metadata{ID: id, Base: base, R: a.Config.R, LoraAlpha: a.Config.LoraAlpha, UseRslora: a.Config.UseRslora,
 		TargetModules: a.Config.TargetModules, Modules: len(a.Modules), Parameters: params, Bytes: size,
 		Created: created.UTC().Truncate(time.Second), AdapterConfig: json.RawMessage(configJSON)}
 }
@@ -360,7 +301,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, id string) err
 func (s *Server) config(w http.ResponseWriter, r *http.Request, id string) error {
 	ctx := r.Context()
 	v, err := s.Meta.Get(ctx, metaKey(id))
-	var meta Metadata
+	var meta edgeapi.Metadata
 	switch {
 	case err == nil:
 		if err := json.Unmarshal([]byte(v), &meta); err != nil {
@@ -408,7 +349,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errorf(http.StatusBadRequest, "bad_request", "reading the request body: %v", err)
 	}
-	var req GenerateRequest
+	var req edgeapi.GenerateRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
@@ -417,7 +358,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) error {
 	if dec.More() {
 		return errorf(http.StatusBadRequest, "bad_request", "the body holds more than one JSON value")
 	}
-	n := defaultMaxTokens
+	n := edgeapi.DefaultMaxTokens
 	if req.MaxTokens != nil {
 		n = *req.MaxTokens
 	}
@@ -430,8 +371,8 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadRequest, "invalid_request", "max_tokens must be at least 1, got %d", n)
 	case n > lim.MaxTokens:
 		return errorf(http.StatusBadRequest, "token_limit", "max_tokens is %d; this server generates at most %d tokens per request", n, lim.MaxTokens)
-	case !(temp >= 0 && temp <= maxTemperature):
-		return errorf(http.StatusBadRequest, "invalid_request", "temperature must be between 0 and %v, got %v", maxTemperature, temp)
+	case !(temp >= 0 && temp <= edgeapi.MaxTemperature):
+		return errorf(http.StatusBadRequest, "invalid_request", "temperature must be between 0 and %v, got %v", edgeapi.MaxTemperature, temp)
 	case req.Prompt == "":
 		return errorf(http.StatusBadRequest, "invalid_request", "prompt is empty")
 	case !utf8.ValidString(req.Prompt):
@@ -440,7 +381,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadRequest, "prompt_limit", "the prompt is %d characters; the limit is %d", utf8.RuneCountInString(req.Prompt), lim.PromptChars)
 	case req.Base == "" && req.Adapter == "":
 		return errorf(http.StatusBadRequest, "invalid_request", "name a base model (base) or a shared adapter (adapter), or both")
-	case req.Adapter != "" && !idPattern.MatchString(req.Adapter):
+	case req.Adapter != "" && !edgeapi.ValidID(req.Adapter):
 		return errorf(http.StatusNotFound, "not_found", "no adapter %q: ids are 64 lowercase hex digits", truncate(req.Adapter, 80))
 	}
 
@@ -495,7 +436,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("generating: %w", err)
 	}
-	resp := GenerateResponse{Base: canonical, Adapter: req.Adapter, Prompt: req.Prompt, Text: tok.Decode(out),
+	resp := edgeapi.GenerateResponse{Base: canonical, Adapter: req.Adapter, Prompt: req.Prompt, Text: tok.Decode(out),
 		Tokens: len(out), Temperature: temp, Seed: req.Seed, Millis: s.now().Sub(start).Milliseconds()}
 	resp.Unknown = unknown.String()
 	w.Header().Set("Cache-Control", "no-store")
@@ -543,7 +484,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError writes e as {"error": code, "message": text}.
 func writeError(w http.ResponseWriter, e *apiError) {
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, e.status, map[string]string{"error": e.code, "message": e.message})
+	writeJSON(w, e.status, edgeapi.Error{Code: e.code, Message: e.message})
 }
 
 // truncate shortens s to at most n bytes for quoting in a message.

@@ -24,6 +24,7 @@ import (
 	"github.com/lora-playground/lora-playground/core/model"
 	"github.com/lora-playground/lora-playground/core/peft"
 	"github.com/lora-playground/lora-playground/core/tokenizer"
+	"github.com/lora-playground/lora-playground/wasm/edge/edgeapi"
 )
 
 // testModels are random base models with the shipped models' names and
@@ -196,7 +197,7 @@ func TestUploadStoresByHashAndServesBytesBack(t *testing.T) {
 	if r.status != http.StatusCreated {
 		t.Fatalf("upload: status %d: %s", r.status, r.body)
 	}
-	up := decode[UploadResponse](t, r)
+	up := decode[edgeapi.Upload](t, r)
 	if up.ID != wantID || !up.Created || up.Base != "lora-playground/nano" {
 		t.Fatalf("upload answered %+v, want id %s created on nano", up, wantID)
 	}
@@ -225,7 +226,7 @@ func TestUploadStoresByHashAndServesBytesBack(t *testing.T) {
 	if again.status != http.StatusOK {
 		t.Fatalf("re-upload: status %d: %s", again.status, again.body)
 	}
-	if up2 := decode[UploadResponse](t, again); up2.ID != wantID || up2.Created {
+	if up2 := decode[edgeapi.Upload](t, again); up2.ID != wantID || up2.Created {
 		t.Errorf("re-upload answered %+v, want the same id, created false", up2)
 	}
 	if e.blobs.Puts != 1 {
@@ -233,7 +234,7 @@ func TestUploadStoresByHashAndServesBytesBack(t *testing.T) {
 	}
 
 	// Different bytes, different id.
-	other := decode[UploadResponse](t, e.upload(e.adapter("nano", 2, 4, "q_proj", "v_proj")))
+	other := decode[edgeapi.Upload](t, e.upload(e.adapter("nano", 2, 4, "q_proj", "v_proj")))
 	if other.ID == wantID || !other.Created {
 		t.Errorf("a different adapter got %+v", other)
 	}
@@ -245,7 +246,7 @@ func TestConfigFromKVAndFallbackToR2(t *testing.T) {
 	e.srv.Now = func() time.Time { return now }
 	e.blobs.Now = e.srv.Now
 	zip := e.adapter("tiny", 3, 8, "q_proj", "k_proj", "up_proj")
-	up := decode[UploadResponse](t, e.upload(zip))
+	up := decode[edgeapi.Upload](t, e.upload(zip))
 	if up.Base != "lora-playground/tiny" {
 		t.Fatalf("base %q", up.Base)
 	}
@@ -255,7 +256,7 @@ func TestConfigFromKVAndFallbackToR2(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("%s: status %d: %s", label, r.status, r.body)
 		}
-		m := decode[Metadata](t, r)
+		m := decode[edgeapi.Metadata](t, r)
 		// tiny: C=128, 2 layers; q,k: 8·(128+128); up: 8·(128+512).
 		wantParams := 2 * (2*8*256 + 8*640)
 		if m.ID != up.ID || m.Base != "lora-playground/tiny" || m.R != 8 || m.LoraAlpha != 16 || m.Modules != 6 ||
@@ -276,15 +277,15 @@ func TestConfigFromKVAndFallbackToR2(t *testing.T) {
 
 func TestGenerateOneBaseManyAdapters(t *testing.T) {
 	e := newEnv(t)
-	a1 := decode[UploadResponse](t, e.upload(e.adapter("nano", 11, 4))).ID
-	a2 := decode[UploadResponse](t, e.upload(e.adapter("nano", 12, 4))).ID
-	text := func(req map[string]any) GenerateResponse {
+	a1 := decode[edgeapi.Upload](t, e.upload(e.adapter("nano", 11, 4))).ID
+	a2 := decode[edgeapi.Upload](t, e.upload(e.adapter("nano", 12, 4))).ID
+	text := func(req map[string]any) edgeapi.GenerateResponse {
 		t.Helper()
 		r := e.generate(req)
 		if r.status != 200 {
 			t.Fatalf("generate %v: status %d: %s", req, r.status, r.body)
 		}
-		return decode[GenerateResponse](t, r)
+		return decode[edgeapi.GenerateResponse](t, r)
 	}
 	req := func(adapter string) map[string]any {
 		return map[string]any{"base": "lora-playground/nano", "adapter": adapter, "prompt": "reverse: light =", "max_tokens": 24, "temperature": 0, "seed": 5}
@@ -318,8 +319,8 @@ func TestGenerateOneBaseManyAdapters(t *testing.T) {
 	if s2 := text(hot); s1.Text == s2.Text {
 		t.Errorf("seeds 5 and 6 at temperature 1 gave the same %q", s1.Text)
 	}
-	if g := text(map[string]any{"base": "tiny", "prompt": "é!"}); g.Tokens != defaultMaxTokens || g.Temperature != 0 || g.Unknown == "" {
-		t.Errorf("defaults: %+v, want %d greedy tokens and the unknown character reported", g, defaultMaxTokens)
+	if g := text(map[string]any{"base": "tiny", "prompt": "é!"}); g.Tokens != edgeapi.DefaultMaxTokens || g.Temperature != 0 || g.Unknown == "" {
+		t.Errorf("defaults: %+v, want %d greedy tokens and the unknown character reported", g, edgeapi.DefaultMaxTokens)
 	}
 }
 
@@ -441,7 +442,7 @@ func TestUploadRefusals(t *testing.T) {
 
 func TestGenerateRefusals(t *testing.T) {
 	e := newEnv(t)
-	nanoID := decode[UploadResponse](t, e.upload(e.adapter("nano", 1, 2, "q_proj"))).ID
+	nanoID := decode[edgeapi.Upload](t, e.upload(e.adapter("nano", 1, 2, "q_proj"))).ID
 	unknown := strings.Repeat("ab", 32)
 	for _, tc := range []struct {
 		name   string
@@ -503,7 +504,7 @@ func TestGenerateTimeLimit(t *testing.T) {
 
 func TestRouting(t *testing.T) {
 	e := newEnv(t)
-	id := decode[UploadResponse](t, e.upload(e.adapter("nano", 1, 2, "q_proj"))).ID
+	id := decode[edgeapi.Upload](t, e.upload(e.adapter("nano", 1, 2, "q_proj"))).ID
 	for _, tc := range []struct {
 		method, path string
 		status       int
@@ -563,7 +564,7 @@ func TestInternalErrorsAndPanicsAreJSON500s(t *testing.T) {
 	e := newEnv(t)
 	fb := &faultyBlobs{}
 	e.srv.Blobs = fb
-	id := decode[UploadResponse](t, e.upload(e.adapter("nano", 1, 2, "q_proj"))).ID
+	id := decode[edgeapi.Upload](t, e.upload(e.adapter("nano", 1, 2, "q_proj"))).ID
 
 	fb.fail = true
 	for _, r := range []response{

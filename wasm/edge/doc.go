@@ -13,7 +13,8 @@
 // the asset server's default of revalidating by ETag. Only /api/* reaches
 // the Go program (wrangler.toml: run_worker_first = ["/api/*"]).
 //
-// The API, all errors JSON {"error": code, "message": text}:
+// The API (its wire types, paths and limits are package edgeapi, which the
+// playground page can import), all errors JSON {"error": code, "message": text}:
 //
 //	POST /api/adapters              upload a PEFT archive (.zip, as the
 //	                                playground exports it); 201 {id,...} when

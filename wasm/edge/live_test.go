@@ -19,6 +19,7 @@ import (
 
 	"github.com/lora-playground/lora-playground/core/model"
 	"github.com/lora-playground/lora-playground/core/peft"
+	"github.com/lora-playground/lora-playground/wasm/edge/edgeapi"
 )
 
 // live is a client of a running edge.
@@ -140,7 +141,7 @@ func TestLiveAdapters(t *testing.T) {
 	if r.status != 201 {
 		t.Fatalf("upload: status %d: %s", r.status, r.body)
 	}
-	up := decode[UploadResponse](t, r)
+	up := decode[edgeapi.Upload](t, r)
 	t.Logf("uploaded %d bytes as %s", len(zip), up.ID)
 
 	got := l.do("GET", up.URL, "", nil)
@@ -151,10 +152,10 @@ func TestLiveAdapters(t *testing.T) {
 		t.Errorf("GET %s: Content-Type %q, Cache-Control %q", up.URL, ct, cc)
 	}
 	again := l.do("POST", "/api/adapters", "application/zip", zip)
-	if u2 := decode[UploadResponse](t, again); again.status != 200 || u2.ID != up.ID || u2.Created {
+	if u2 := decode[edgeapi.Upload](t, again); again.status != 200 || u2.ID != up.ID || u2.Created {
 		t.Errorf("re-upload: status %d, %+v; want 200 with the same id", again.status, u2)
 	}
-	meta := decode[Metadata](t, l.do("GET", up.ConfigURL, "", nil))
+	meta := decode[edgeapi.Metadata](t, l.do("GET", up.ConfigURL, "", nil))
 	if meta.ID != up.ID || meta.Base != nano.Name || meta.R != 4 || meta.Bytes != len(zip) || meta.Created.IsZero() {
 		t.Errorf("config: %+v", meta)
 	}
@@ -213,9 +214,9 @@ func TestLiveGenerate(t *testing.T) {
 		if r.status != 201 && r.status != 200 {
 			t.Fatalf("upload: status %d: %s", r.status, r.body)
 		}
-		ids = append(ids, decode[UploadResponse](t, r).ID)
+		ids = append(ids, decode[edgeapi.Upload](t, r).ID)
 	}
-	gen := func(adapter string) GenerateResponse {
+	gen := func(adapter string) edgeapi.GenerateResponse {
 		t.Helper()
 		b, _ := json.Marshal(map[string]any{"base": nano.Name, "adapter": adapter, "prompt": "reverse: light =",
 			"max_tokens": 32, "temperature": 0.8, "seed": 3})
@@ -223,7 +224,7 @@ func TestLiveGenerate(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("generate with %q: status %d: %s", adapter, r.status, r.body)
 		}
-		return decode[GenerateResponse](t, r)
+		return decode[edgeapi.GenerateResponse](t, r)
 	}
 	base, g1, g2 := gen(""), gen(ids[0]), gen(ids[1])
 	t.Logf("base      %q (%d ms)", base.Text, base.Millis)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lora-playground/lora-playground/core/model"
+	"github.com/lora-playground/lora-playground/wasm/edge/edgeapi"
 )
 
 // loadConfig bounds the loopback benchmark.
@@ -93,7 +94,7 @@ func runLoad(cfg loadConfig, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var up UploadResponse
+	var up edgeapi.Upload
 	err = json.NewDecoder(res.Body).Decode(&up)
 	res.Body.Close()
 	if err != nil || up.ID == "" {
