@@ -76,10 +76,14 @@ build_site() {
 			tasks+=("$t")
 		fi
 	done
-	[ -f models-tiny/results.json ] && cp models-tiny/results.json "$dist/results.json"
+	local results=false
+	if [ -f models-tiny/results.json ]; then
+		cp models-tiny/results.json "$dist/results.json"
+		results=true
+	fi
 	# manifest.json tells the page what this build ships (a static host cannot list folders).
 	json_list() { local out="" x; for x in "$@"; do out="$out${out:+,}\"$x\""; done; printf '[%s]' "$out"; }
-	printf '{"models":%s,"tasks":%s}\n' "$(json_list ${models[@]+"${models[@]}"})" "$(json_list ${tasks[@]+"${tasks[@]}"})" >"$dist/manifest.json"
+	printf '{"models":%s,"tasks":%s,"results":%s}\n' "$(json_list ${models[@]+"${models[@]}"})" "$(json_list ${tasks[@]+"${tasks[@]}"})" "$results" >"$dist/manifest.json"
 	log "dist/: models [${models[*]-}] tasks [${tasks[*]-}]"
 	wasm_sizes
 }

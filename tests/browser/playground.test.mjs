@@ -74,10 +74,10 @@ const stepCount = async () => Number.parseInt(await text('step-count'), 10);
 const statusText = async () => ((await page.locator('[role="status"].status').textContent()) ?? '').trim();
 const errorText = async () => ((await page.locator('[data-testid="error"]').count()) ? text('error') : '');
 
-async function screenshot(name) {
+async function screenshot(name, p = page) {
   shot++;
   const file = path.join(ART, `${String(shot).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await p.screenshot({ path: file, fullPage: true });
   return file;
 }
 
@@ -229,10 +229,8 @@ test('training: steps grow past 20, the loss falls, the heatmaps change, pause s
 
   // The heatmaps: one per adapted matrix (q and v in every layer), drawn
   // (not white), and different from the first ones drawn.
-  const cfg = await page.evaluate(async () => {
-    const man = await (await fetch('manifest.json')).json();
-    return (await fetch(`models/${man.models[0]}/config.json`)).json();
-  });
+  const model = await byId('model').inputValue();
+  const cfg = await page.evaluate(async (m) => (await fetch(`models/${m}/config.json`)).json(), model);
   pixelsAfterTraining = await heatmapsSettled();
   assert.equal(pixelsAfterTraining.length, 2 * cfg.n_layer, 'one heatmap per adapted matrix (q, v × layers)');
   for (const p of pixelsAfterTraining) assert.ok(p.coloured > p.w * p.h / 4, `${p.label} is mostly white: ${p.coloured} coloured pixels`);
@@ -368,6 +366,72 @@ test(`no main-thread long task over ${LONG_TASK_BUDGET_MS} ms while training for
   assert.ok(s1 - s0 > 5, `training progressed (${s1 - s0} steps)`);
   assert.ok(tokens.length > 0, 'the page showed a tokens/s rate while training');
   assert.ok(max <= LONG_TASK_BUDGET_MS, `longest main-thread task while training: ${Math.round(max)} ms (budget ${LONG_TASK_BUDGET_MS} ms)`);
+});
+
+// openWithResults opens a second tab of the site whose manifest says
+// whether results.json ships and whose results.json is the given body (or a
+// 404 when body is null), leaving the real files alone.
+async function openWithResults(body) {
+  const p = await ctx.newPage();
+  await p.route('**/manifest.json', async (route) => {
+    const res = await route.fetch();
+    const man = await res.json();
+    man.results = body !== null;
+    await route.fulfill({ response: res, json: man });
+  });
+  await p.route('**/results.json', (route) => (body === null
+    ? route.fulfill({ status: 404, body: 'not found' })
+    : route.fulfill({ status: 200, contentType: 'application/json', body })));
+  await p.goto(URL_, { waitUntil: 'commit' });
+  await p.getByTestId('train').waitFor({ state: 'visible', timeout: 20000 });
+  // The catalogue (models, then tasks) has loaded when the task list is filled.
+  await waitFor(() => p.locator('[data-testid="task"] option').count(), (n) => n > 1, {
+    timeout: 30000, message: 'the task list never loaded',
+  });
+  return p;
+}
+
+test('the runs panel shows the reference results for the selected model and task (fixture)', async () => {
+  const fixture = fs.readFileSync(path.join(HERE, 'fixtures', 'results.json'), 'utf8');
+  const p = await openWithResults(fixture);
+  try {
+    await p.getByTestId('model').selectOption('nano');
+    await p.getByTestId('task').selectOption('e2e');
+    const ref = p.getByTestId('reference-results');
+    await ref.waitFor({ state: 'visible', timeout: 15000 });
+    assert.match(await ref.textContent(), /Reference results \(measured natively with the CLI\)/);
+    const rows = () => p.locator('[data-testid="reference-table"] tbody tr').allTextContents();
+    const e2e = await waitFor(rows, (r) => r.length === 4, { timeout: 5000, message: 'nano/e2e has 4 fixture rows' });
+    assert.match(e2e[0], /base \(no training\)/);
+    assert.match(e2e[2], /lora\s*8\s*q, v\s*4,096\s*300/);
+    assert.match(e2e[2], /2\.900 → 1\.250/);
+    assert.match(e2e[3], /full\s*—\s*all weights/);
+    assert.ok(!e2e.some((r) => r.includes('8,192')), 'the tiny model\'s row is not shown for nano');
+    assert.match(await ref.textContent(), /tests\/browser fixture/);
+    // The learner's own runs stay beside them.
+    assert.ok(await p.getByTestId('runs-table').count() === 1, 'the learner\'s runs table is still there');
+    await screenshot('reference-results', p);
+    await p.getByTestId('task').selectOption('reverse');
+    const rev = await waitFor(rows, (r) => r.length === 1, { timeout: 5000, message: 'nano/reverse has 1 fixture row' });
+    assert.match(rev[0], /62\.5%/);
+    await p.getByTestId('task').selectOption('verse');
+    await waitFor(() => ref.textContent(), (t) => /No reference runs for nano on verse/.test(t), {
+      timeout: 5000, message: 'a task without reference rows says so',
+    });
+  } finally {
+    await p.close();
+  }
+});
+
+test('without results.json the page shows only the learner\'s runs, without an error', async () => {
+  const p = await openWithResults(null);
+  try {
+    await p.getByTestId('runs-table').waitFor({ state: 'visible', timeout: 30000 });
+    assert.equal(await p.getByTestId('reference-results').count(), 0);
+    assert.equal(await p.getByTestId('error').count(), 0);
+  } finally {
+    await p.close();
+  }
 });
 
 // parseCSV reads RFC 4180 CSV with a header row (run labels hold commas).

@@ -147,6 +147,9 @@ type App struct {
 	TokPerS float64
 
 	Runs     []Run // oldest first; the current run is last
+	// References is results.json (runs measured natively with the CLI), nil
+	// when the site ships none.
+	References *References
 	nextRun  int
 	Deltas   []Delta
 	Selected string // Path of the enlarged ΔW, "" for none

@@ -60,3 +60,19 @@ func (c *RunsTable) accuracy(r Run) string {
 func (c *RunsTable) elapsed(r Run) string {
 	return c.App.Elapsed(r).Round(time.Second).String()
 }
+
+func (c *RunsTable) noReference() string {
+	return fmt.Sprintf("No reference runs for %s on %s in this build's results.json.", c.App.State.Model, c.App.State.Task)
+}
+
+func (c *RunsTable) referenceNote() string {
+	r := c.App.References
+	s := "The same model and code, trained natively (not in the browser) with the command-line tool"
+	if r.GeneratedBy != "" {
+		s += ": " + r.GeneratedBy
+	}
+	if r.Machine != "" {
+		s += " on " + r.Machine
+	}
+	return s + ". Compare its validation loss with your runs' best."
+}

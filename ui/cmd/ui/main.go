@@ -182,8 +182,9 @@ func loadCatalogue(a *app.App, ee vugu.EventEnv, glue js.Value) {
 			return
 		}
 		var man struct {
-			Models []string `json:"models"`
-			Tasks  []string `json:"tasks"`
+			Models  []string `json:"models"`
+			Tasks   []string `json:"tasks"`
+			Results bool     `json:"results"` // results.json ships
 		}
 		if err := json.Unmarshal([]byte(v.String()), &man); err != nil {
 			ee.Lock()
@@ -226,6 +227,24 @@ func loadCatalogue(a *app.App, ee vugu.EventEnv, glue js.Value) {
 		}
 		ee.Lock()
 		a.Tasks = tasks
+		ee.UnlockRender()
+		// The reference results are optional: without them the comparison
+		// panel shows only the learner's own runs.
+		if !man.Results {
+			return
+		}
+		v, err = await(glue.Call("fetchJSON", "results.json"))
+		if err != nil {
+			log.Printf("ui: reference results: %v", err)
+			return
+		}
+		ref, err := app.ParseReferences([]byte(v.String()))
+		if err != nil {
+			log.Printf("ui: %v", err)
+			return
+		}
+		ee.Lock()
+		a.References = ref
 		ee.UnlockRender()
 	}()
 }
