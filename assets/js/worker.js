@@ -6,6 +6,12 @@
 // the worker URL's ?root= parameter. wasm_exec.js and trainer.wasm sit at
 // the root, as do models/ and datasets/, which Go fetches through loraFetch.
 //
+// WebAssembly SIMD128: where the engine supports it (WebAssembly.validate
+// on a tiny SIMD module), the worker runs trainer.wasm, built with the simd
+// tag, whose matmuls call the kernels of kernels.wasm (core/kernels/simd)
+// through the "kernels" import; elsewhere, or with ?simd=0 on the worker
+// URL, the pure-Go trainer-nosimd.wasm. A client downloads only one.
+//
 // Messages are envelopes {json, buf}: JSON text and an optional transferred
 // ArrayBuffer (see wasm/protocol). Messages that arrive before Go has
 // registered its handler are queued, in order, never dropped.
@@ -65,19 +71,46 @@ importScripts(ROOT + 'wasm_exec.js');
     self.postMessage({ json: JSON.stringify({ v: 1, re: 0, type: 'error', message }) });
   }
 
+  // A module whose one function returns v128.const 0: valid only where
+  // the engine has SIMD128.
+  const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+    10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]);
+  const simd = new URLSearchParams(self.location.search).get('simd') !== '0' && WebAssembly.validate(SIMD_PROBE);
+  self.loraSIMD = simd;
+
+  async function compile(name) {
+    const url = ROOT + name;
+    try {
+      return await WebAssembly.compileStreaming(fetch(url));
+    } catch (e) {
+      // Servers that send .wasm without application/wasm.
+      const r = await fetch(url);
+      if (!r.ok) throw new Error(`${name}: HTTP ${r.status}`);
+      return WebAssembly.compile(await r.arrayBuffer());
+    }
+  }
+
   async function start() {
     const go = new Go();
-    const url = ROOT + 'trainer.wasm';
-    let result;
-    try {
-      result = await WebAssembly.instantiateStreaming(fetch(url), go.importObject);
-    } catch (e) {
-      // Servers that send trainer.wasm without application/wasm.
-      const r = await fetch(url);
-      if (!r.ok) throw new Error(`trainer.wasm: HTTP ${r.status}`);
-      result = await WebAssembly.instantiate(await r.arrayBuffer(), go.importObject);
+    const [mod, kmod] = await Promise.all([
+      compile(simd ? 'trainer.wasm' : 'trainer-nosimd.wasm'),
+      simd ? compile('kernels.wasm') : null,
+    ]);
+    // The kernels work in the Go instance's memory, which exists only once
+    // that instance does; so Go imports trampolines that call through to
+    // the kernel instance's exports, filled in before Go runs. Both
+    // instances share the one WebAssembly.Memory, growth included.
+    const kernels = {};
+    if (kmod) {
+      go.importObject.kernels = {};
+      for (const { name, kind } of WebAssembly.Module.exports(kmod)) {
+        if (kind !== 'function') continue;
+        go.importObject.kernels[name] = (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) => kernels[name](a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10);
+      }
     }
-    await go.run(result.instance);
+    const instance = await WebAssembly.instantiate(mod, go.importObject);
+    if (kmod) Object.assign(kernels, (await WebAssembly.instantiate(kmod, { env: { memory: instance.exports.mem } })).exports);
+    await go.run(instance);
     fail('the trainer stopped', 'its Go program exited; reload the page');
   }
   start().catch((e) => fail('could not start the trainer', e));

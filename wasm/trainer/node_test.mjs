@@ -92,7 +92,8 @@ const vm = require('node:vm');
 const { fileURLToPath } = require('node:url');
 const { dist, datasets, models } = workerData;
 globalThis.self = globalThis;
-self.location = new URL('file://' + dist + '/assets/js/worker.js');
+// LORA_WORKER_QUERY='?simd=0' runs the pure-Go trainer-nosimd.wasm.
+self.location = new URL('file://' + dist + '/assets/js/worker.js' + (process.env.LORA_WORKER_QUERY || ''));
 self.importScripts = (...urls) => { for (const u of urls) vm.runInThisContext(fs.readFileSync(fileURLToPath(new URL(u, self.location.href)), 'utf8')); };
 const distURL = 'file://' + dist + '/';
 self.fetch = async (u) => {
