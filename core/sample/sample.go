@@ -24,6 +24,11 @@ type Options struct {
 	// StopToken ends generation after it is produced, when StopAt is set.
 	StopToken int32
 	StopAt    bool
+	// Continue, when set, is asked before each new token with the number
+	// produced so far; a non-nil error ends generation and Generate returns
+	// the tokens so far with that error. Go on wasm cannot be preempted, so
+	// this is how a server bounds the time one request may take.
+	Continue func(produced int) error
 }
 
 // Validate reports unusable options.
@@ -65,6 +70,11 @@ func Generate(m *model.Model, prompt []int32, o Options) ([]int32, error) {
 	probs := make([]float64, m.Config.VocabSize)
 	out := make([]int32, 0, o.MaxTokens)
 	for len(out) < o.MaxTokens {
+		if o.Continue != nil {
+			if err := o.Continue(len(out)); err != nil {
+				return out, err
+			}
+		}
 		next := pick(d.Logits, probs, o, rng)
 		out = append(out, next)
 		hist = append(hist, next)

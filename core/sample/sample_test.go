@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -106,5 +107,21 @@ func TestOptionsRejectBadValues(t *testing.T) {
 	}
 	if _, err := Generate(m, nil, Options{MaxTokens: 1}); err == nil {
 		t.Error("empty prompt accepted")
+	}
+}
+
+func TestContinueStopsGeneration(t *testing.T) {
+	m := randomModel(t)
+	full, _ := Generate(m, []int32{1, 2}, Options{MaxTokens: 20, Temperature: 1, Seed: 5})
+	stop := errors.New("out of time")
+	got, err := Generate(m, []int32{1, 2}, Options{MaxTokens: 20, Temperature: 1, Seed: 5,
+		Continue: func(n int) error {
+			if n == 7 {
+				return stop
+			}
+			return nil
+		}})
+	if err != stop || !slices.Equal(got, full[:7]) {
+		t.Fatalf("got %v, %v; want the first 7 of %v and the stop error", got, err, full)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/lora-playground/lora-playground/core/model"
 	"github.com/lora-playground/lora-playground/core/peft"
+	"github.com/lora-playground/lora-playground/core/sample"
 	"github.com/lora-playground/lora-playground/wasm/edge/edgeapi"
 )
 
@@ -428,7 +429,8 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("%s: %w", canonical, err)
 	}
 	prompt, unknown := tok.Encode(req.Prompt)
-	out, err := generate(m, prompt, n, temp, req.Seed, deadlineCheck(s.now, deadline))
+	out, err := sample.Generate(m, prompt, sample.Options{MaxTokens: n, Temperature: temp, Seed: req.Seed,
+		Continue: stopAt(s.now, deadline)})
 	if errors.Is(err, errDeadline) {
 		return errorf(http.StatusServiceUnavailable, "time_limit",
 			"generation stopped at the %v time limit after %d of %d tokens; ask for fewer tokens", lim.GenerateTime, len(out), n)
