@@ -297,3 +297,71 @@ func TestTranspose(t *testing.T) {
 		}
 	}
 }
+
+// gemmNaive is Gemm's definition, written out.
+func gemmNaive(c, a, b []float32, m, n, k, sai, sap, ldb, ldc int, accumulate bool) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float32
+			for p := 0; p < k; p++ {
+				s += a[i*sai+p*sap] * b[p*ldb+j]
+			}
+			if accumulate {
+				c[i*ldc+j] += s
+			} else {
+				c[i*ldc+j] = s
+			}
+		}
+	}
+}
+
+// TestGemmStrided checks Gemm against its definition (bit for bit: both
+// sum in the same order) on sub-matrices with padded strides, both
+// orientations of a, and checks that nothing outside c's m×n block moves.
+func TestGemmStrided(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	sentinel := float32(math.Inf(1))
+	for _, s := range append(append([]shape{}, edgeShapes...), shape{64, 32, 64}, shape{64, 64, 32}) {
+		for _, transA := range []bool{false, true} {
+			for _, acc := range []bool{false, true} {
+				m, n, k := s.m, s.n, s.k
+				pad := 1 + rng.Intn(5)
+				sai, sap := k+pad, 1
+				if transA {
+					sai, sap = 1, m+pad
+				}
+				ldb, ldc := n+pad, n+pad+1
+				a := randSlice(rng, m*sai+k*sap+pad)
+				b := randSlice(rng, k*ldb+pad)
+				c := randSlice(rng, m*ldc+pad)
+				for i := 0; i < m; i++ {
+					for j := n; j < ldc && i*ldc+j < len(c); j++ {
+						c[i*ldc+j] = sentinel // the gaps between rows
+					}
+				}
+				want := append([]float32(nil), c...)
+				gemmNaive(want, a, b, m, n, k, sai, sap, ldb, ldc, acc)
+				Gemm(c, a, b, m, n, k, sai, sap, ldb, ldc, acc)
+				for i := range want {
+					if c[i] != want[i] {
+						t.Fatalf("%v transA=%v acc=%v: c[%d] = %v, want %v", s, transA, acc, i, c[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestGemmPanicsOnShortSlices(t *testing.T) {
+	for i, c := range []struct{ c, a, b int }{{5, 4, 6}, {6, 3, 6}, {6, 4, 5}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("case %d: no panic", i)
+				}
+			}()
+			// m=2, n=3, k=2 with tight strides needs c 6, a 4, b 6.
+			Gemm(make([]float32, c.c), make([]float32, c.a), make([]float32, c.b), 2, 3, 2, 2, 1, 3, 3, false)
+		}()
+	}
+}

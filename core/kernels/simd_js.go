@@ -73,3 +73,9 @@ func simdTN(out, a, b []float32, m, n, k int, accumulate bool) bool {
 	sgemm(&out[0], &a[0], &b[0], int32(m), int32(n), int32(k), 1, int32(m), int32(n), int32(n), b2i(accumulate))
 	return true
 }
+
+// simdGemm: Gemm has checked the bounds and handled the empty products.
+func simdGemm(c, a, b []float32, m, n, k, sai, sap, ldb, ldc int, accumulate bool) bool {
+	sgemm(&c[0], &a[0], &b[0], int32(m), int32(n), int32(k), int32(sai), int32(sap), int32(ldb), int32(ldc), b2i(accumulate))
+	return true
+}

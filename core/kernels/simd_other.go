@@ -10,3 +10,7 @@ const simdEnabled = false
 func simdNT(out, a, b []float32, m, n, k int, accumulate bool) bool { return false }
 func simdNN(out, a, b []float32, m, n, k int, accumulate bool) bool { return false }
 func simdTN(out, a, b []float32, m, n, k int, accumulate bool) bool { return false }
+
+func simdGemm(c, a, b []float32, m, n, k, sai, sap, ldb, ldc int, accumulate bool) bool {
+	return false
+}

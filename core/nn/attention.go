@@ -16,6 +16,15 @@ import (
 // out, q, k, v (B,T,C); att (B,NH,T,T) receives the attention weights (zero
 // above the diagonal), which the backward pass needs.
 func AttentionForward(out, att, q, k, v []float32, B, T, C, NH int) {
+	if kernels.SIMD {
+		attentionForwardGemm(out, att, q, k, v, B, T, C, NH)
+		return
+	}
+	attentionForwardLoops(out, att, q, k, v, B, T, C, NH)
+}
+
+// attentionForwardLoops is AttentionForward row by row, for scalar code.
+func attentionForwardLoops(out, att, q, k, v []float32, B, T, C, NH int) {
 	hs := C / NH
 	for b := 0; b < B; b++ {
 		for h := 0; h < NH; h++ {
@@ -50,6 +59,15 @@ func AttentionForward(out, att, q, k, v []float32, B, T, C, NH int) {
 //	ds[t2]  = p[t2]·(g[t2] - Σ_j p[j]·g[j])       (softmax backward)
 //	dq[t]  += Σ_t2 ds[t2]·k[t2] / √hs,   dk[t2] += ds[t2]·q[t] / √hs
 func AttentionBackward(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, C, NH int) {
+	if kernels.SIMD {
+		attentionBackwardGemm(dq, dk, dv, dout, q, k, v, att, B, T, C, NH)
+		return
+	}
+	attentionBackwardLoops(dq, dk, dv, dout, q, k, v, att, scratch, B, T, C, NH)
+}
+
+// attentionBackwardLoops is AttentionBackward row by row, for scalar code.
+func attentionBackwardLoops(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, C, NH int) {
 	hs := C / NH
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	g := scratch[:T]
@@ -100,15 +118,23 @@ func AttentionBackward(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, 
 func CausalSoftmaxRow(row, qh, keys []float32, C, off int) {
 	hs := len(qh)
 	scale := float32(1 / math.Sqrt(float64(hs)))
-	maxv := float32(math.Inf(-1))
 	for t2 := range row {
 		kt := keys[t2*C+off : t2*C+off+hs]
 		var s float32
 		for i := range qh {
 			s += qh[i] * kt[i]
 		}
-		s *= scale
-		row[t2] = s
+		row[t2] = s * scale
+	}
+	softmaxInPlace(row)
+}
+
+// softmaxInPlace replaces row by softmax(row), subtracting the maximum
+// first. CausalSoftmaxRow and the per-head matrix form of AttentionForward
+// both end with it, so they compute the same weights from the same scores.
+func softmaxInPlace(row []float32) {
+	maxv := float32(math.Inf(-1))
+	for _, s := range row {
 		if s > maxv {
 			maxv = s
 		}

@@ -1,0 +1,82 @@
+package nn
+
+import (
+	"math"
+
+	"github.com/lora-playground/lora-playground/core/kernels"
+)
+
+// Attention as per-head matrix products, the form AttentionForward and
+// AttentionBackward take when the products run on SIMD kernels
+// (kernels.SIMD): each head's q, k, v are (T, hs) sub-matrices of the
+// (T, C) activations with row stride C, which kernels.Gemm reads in place.
+// Per batch element b and head h, with P = att[b,h] (T, T):
+//
+//	forward   S  = Q·Kᵀ (K transposed once per b, all heads), P = causal softmax(S/√hs), O = P·V
+//	backward  dP = dO·Vᵀ, dV += Pᵀ·dO, dS = P⊙(dP − rowsum(P⊙dP))/√hs, dQ += dS·K, dK += dSᵀ·Q
+//
+// The products run over all T columns; above the diagonal P and dS are
+// zero, which adds exact zeros. This costs twice the causal minimum of
+// multiply-adds, which the SIMD kernels repay many times over the
+// row-by-row loops. The forward pass sums every score and output in the
+// same order as those loops and ends each row with the same softmax, so
+// it gives the same numbers; the backward pass adds each head's
+// contribution to dq, dk, dv as one sum per element instead of term by
+// term, which changes only float32 rounding.
+
+func attentionForwardGemm(out, att, q, k, v []float32, B, T, C, NH int) {
+	hs := C / NH
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	s := kernels.Scratch(C * T)
+	kt := *s // (C, T): the keys of one sequence, transposed
+	for b := 0; b < B; b++ {
+		base := b * T * C
+		kernels.Transpose(kt, k[base:base+T*C], T, C)
+		for h := 0; h < NH; h++ {
+			p := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
+			o := base + h*hs
+			kernels.Gemm(p, q[o:], kt[h*hs*T:], T, T, hs, C, 1, T, T, false)
+			for t := 0; t < T; t++ {
+				row := p[t*T : (t+1)*T]
+				for t2 := 0; t2 <= t; t2++ {
+					row[t2] *= scale
+				}
+				softmaxInPlace(row[:t+1])
+				clear(row[t+1:])
+			}
+			kernels.Gemm(out[o:], p, v[o:], T, hs, T, T, 1, C, C, false)
+		}
+	}
+	kernels.ReleaseScratch(s)
+}
+
+func attentionBackwardGemm(dq, dk, dv, dout, q, k, v, att []float32, B, T, C, NH int) {
+	hs := C / NH
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	s := kernels.Scratch(C*T + T*T)
+	vt, ds := (*s)[:C*T], (*s)[C*T:] // vt (C, T): one sequence's values transposed; ds (T, T)
+	for b := 0; b < B; b++ {
+		base := b * T * C
+		kernels.Transpose(vt, v[base:base+T*C], T, C)
+		for h := 0; h < NH; h++ {
+			p := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
+			o := base + h*hs
+			kernels.Gemm(ds, dout[o:], vt[h*hs*T:], T, T, hs, C, 1, T, T, false) // dP
+			kernels.Gemm(dv[o:], p, dout[o:], T, hs, T, 1, T, C, C, true)        // dV += Pᵀ·dO
+			for t := 0; t < T; t++ {
+				row, g := p[t*T:(t+1)*T], ds[t*T:(t+1)*T]
+				var dot float32
+				for t2 := 0; t2 <= t; t2++ {
+					dot += row[t2] * g[t2]
+				}
+				for t2 := 0; t2 <= t; t2++ {
+					g[t2] = row[t2] * (g[t2] - dot) * scale
+				}
+				clear(g[t+1:])
+			}
+			kernels.Gemm(dq[o:], ds, k[o:], T, hs, T, T, 1, C, C, true) // dQ += dS·K
+			kernels.Gemm(dk[o:], ds, q[o:], T, hs, T, 1, T, C, C, true) // dK += dSᵀ·Q
+		}
+	}
+	kernels.ReleaseScratch(s)
+}

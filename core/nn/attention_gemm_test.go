@@ -1,0 +1,49 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestAttentionGemmMatchesLoops compares the per-head matrix form of
+// attention (what the SIMD build runs) with the row-by-row loops (what
+// every other build runs), whichever of them AttentionForward and
+// AttentionBackward use here: the forward pass bit for bit, the backward
+// pass within float32 rounding.
+func TestAttentionGemmMatchesLoops(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, c := range []struct{ B, T, C, NH int }{{1, 1, 4, 2}, {2, 5, 6, 2}, {2, 16, 32, 4}, {1, 64, 128, 4}} {
+		B, T, C, NH := c.B, c.T, c.C, c.NH
+		q, k, v := randSlice(r, B*T*C, 1), randSlice(r, B*T*C, 1), randSlice(r, B*T*C, 1)
+		dout := randSlice(r, B*T*C, 1)
+		out1, att1 := make([]float32, B*T*C), make([]float32, B*NH*T*T)
+		out2, att2 := make([]float32, B*T*C), make([]float32, B*NH*T*T)
+		for i := range att1 {
+			att1[i], att2[i] = 7, 7 // stale values above the diagonal must go
+		}
+		attentionForwardLoops(out1, att1, q, k, v, B, T, C, NH)
+		attentionForwardGemm(out2, att2, q, k, v, B, T, C, NH)
+		for i := range out1 {
+			if out1[i] != out2[i] {
+				t.Fatalf("%v: out[%d] loops %v, gemm %v", c, i, out1[i], out2[i])
+			}
+		}
+		for i := range att1 {
+			if att1[i] != att2[i] {
+				t.Fatalf("%v: att[%d] loops %v, gemm %v", c, i, att1[i], att2[i])
+			}
+		}
+		init := randSlice(r, 3*B*T*C, 1) // backward accumulates into what is there
+		g1 := append([]float32(nil), init...)
+		g2 := append([]float32(nil), init...)
+		n := B * T * C
+		attentionBackwardLoops(g1[:n], g1[n:2*n], g1[2*n:], dout, q, k, v, att1, make([]float32, T), B, T, C, NH)
+		attentionBackwardGemm(g2[:n], g2[n:2*n], g2[2*n:], dout, q, k, v, att1, B, T, C, NH)
+		for i := range g1 {
+			if d := math.Abs(float64(g1[i] - g2[i])); d > 1e-5*(1+math.Abs(float64(g1[i]))) {
+				t.Fatalf("%v: gradient %d (of dq|dk|dv) loops %v, gemm %v", c, i, g1[i], g2[i])
+			}
+		}
+	}
+}
