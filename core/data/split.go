@@ -2,6 +2,7 @@ package data
 
 import (
 	"math"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -42,4 +43,34 @@ func SplitText(text string, valFraction float64) (train, val string) {
 		cut--
 	}
 	return text[:cut], text[cut:]
+}
+
+// SplitExamples holds out the last valFraction of a dataset for validation.
+// Text examples are joined with "\n" into one text and cut by SplitText (at
+// a line boundary); prompt/completion examples are split by count, keeping
+// at least one for validation when there are two or more. The result's val
+// is empty when nothing could be held out.
+func SplitExamples(kind Kind, examples []Example, valFraction float64) (train, val []Example) {
+	if kind == KindText {
+		var b strings.Builder
+		for i, e := range examples {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(e.Completion)
+		}
+		tr, va := SplitText(b.String(), valFraction)
+		if tr != "" {
+			train = []Example{{Completion: tr}}
+		}
+		if va != "" {
+			val = []Example{{Completion: va}}
+		}
+		return train, val
+	}
+	n := int(float64(len(examples)) * valFraction)
+	if valFraction > 0 && n == 0 && len(examples) > 1 {
+		n = 1
+	}
+	return examples[:len(examples)-n], examples[len(examples)-n:]
 }

@@ -56,3 +56,20 @@ func TestSplitTextProperties(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitExamples(t *testing.T) {
+	pc := []Example{{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}, {"e", "5"}}
+	tr, va := SplitExamples(KindPromptCompletion, pc, 0.1)
+	if len(tr) != 4 || len(va) != 1 || va[0].Prompt != "e" {
+		t.Errorf("prompt/completion 10%% of 5: train %v, val %v; want the last one held out", tr, va)
+	}
+	tr, va = SplitExamples(KindPromptCompletion, pc[:1], 0.1)
+	if len(tr) != 1 || len(va) != 0 {
+		t.Errorf("a single example must stay in training: %v / %v", tr, va)
+	}
+	text := []Example{{Completion: strings.Repeat("line one\n", 9)}, {Completion: "the end\n"}}
+	tr, va = SplitExamples(KindText, text, 0.1)
+	if len(tr) != 1 || len(va) != 1 || tr[0].Completion+va[0].Completion != text[0].Completion+"\n"+text[1].Completion {
+		t.Errorf("text split lost or changed characters: %q + %q", tr, va)
+	}
+}

@@ -462,26 +462,13 @@ func customData(fileName string, b []byte) (*dataset, error) {
 		return nil, err
 	}
 	d := &dataset{task: protocol.CustomTask, fileName: fileName, raw: b, kind: kind}
-	if kind == data.KindText {
-		var sb strings.Builder
-		for i, e := range ex {
-			if i > 0 {
-				sb.WriteByte('\n')
-			}
-			sb.WriteString(e.Completion)
-		}
-		tr, va := data.SplitText(sb.String(), 0.1)
-		if len([]rune(va)) < 2 || len([]rune(tr)) < 2 {
-			return nil, fmt.Errorf("%s: the text is too short to hold out a validation part; paste at least a few lines", fileName)
-		}
-		d.train, d.val = []data.Example{{Completion: tr}}, []data.Example{{Completion: va}}
-		return d, nil
+	d.train, d.val = data.SplitExamples(kind, ex, 0.1)
+	if kind == data.KindText && (len(d.train) == 0 || len(d.val) == 0 || len([]rune(d.val[0].Completion)) < 2 || len([]rune(d.train[0].Completion)) < 2) {
+		return nil, fmt.Errorf("%s: the text is too short to hold out a validation part; paste at least a few lines", fileName)
 	}
-	if len(ex) < 2 {
+	if kind == data.KindPromptCompletion && len(ex) < 2 {
 		return nil, fmt.Errorf("%s: %d example; at least 2 are needed, one of them for validation", fileName, len(ex))
 	}
-	nVal := max(1, len(ex)/10)
-	d.train, d.val = ex[:len(ex)-nVal], ex[len(ex)-nVal:]
 	return d, nil
 }
 

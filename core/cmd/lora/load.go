@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/lora-playground/lora-playground/core/data"
 	"github.com/lora-playground/lora-playground/core/model"
@@ -45,26 +44,7 @@ func loadDataset(path string, valFrac float64) (*dataset, error) {
 		return nil, err
 	}
 	d := &dataset{Kind: kind}
-	if kind == data.KindText {
-		var b strings.Builder
-		for i, e := range ex {
-			if i > 0 {
-				b.WriteByte('\n')
-			}
-			b.WriteString(e.Completion)
-		}
-		tr, va := data.SplitText(b.String(), valFrac)
-		d.Train = []data.Example{{Completion: tr}}
-		if va != "" {
-			d.Val = []data.Example{{Completion: va}}
-		}
-		return d, nil
-	}
-	nVal := int(float64(len(ex)) * valFrac)
-	if valFrac > 0 && nVal == 0 && len(ex) > 1 {
-		nVal = 1
-	}
-	d.Train, d.Val = ex[:len(ex)-nVal], ex[len(ex)-nVal:]
+	d.Train, d.Val = data.SplitExamples(kind, ex, valFrac)
 	return d, nil
 }
 
