@@ -8,6 +8,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/lora-playground/lora-playground/internal/sitetypes"
 	"log"
 	"mime"
 	"net"
@@ -18,19 +19,7 @@ import (
 
 // contentTypes pins the types the playground depends on, whatever the
 // host's mime tables say (minimal containers often have none).
-var contentTypes = map[string]string{
-	".wasm":        "application/wasm",
-	".js":          "text/javascript; charset=utf-8",
-	".mjs":         "text/javascript; charset=utf-8",
-	".html":        "text/html; charset=utf-8",
-	".css":         "text/css; charset=utf-8",
-	".json":        "application/json",
-	".jsonl":       "application/x-ndjson; charset=utf-8",
-	".safetensors": "application/octet-stream",
-	".svg":         "image/svg+xml",
-	".png":         "image/png",
-	".txt":         "text/plain; charset=utf-8",
-}
+var contentTypes = sitetypes.ByExtension
 
 func init() {
 	for ext, typ := range contentTypes {

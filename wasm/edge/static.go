@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/lora-playground/lora-playground/internal/sitetypes"
 	"maps"
 	"path"
 	"regexp"
@@ -12,21 +13,9 @@ import (
 // contentTypes pins the types the playground depends on. The asset server
 // guesses from the extension too, but not every guess is right (.jsonl,
 // .safetensors), and a .wasm served as anything but application/wasm
-// cannot be compiled by instantiateStreaming. Same table as cmd/serve.
-var contentTypes = map[string]string{
-	".wasm":        "application/wasm",
-	".js":          "text/javascript; charset=utf-8",
-	".mjs":         "text/javascript; charset=utf-8",
-	".html":        "text/html; charset=utf-8",
-	".css":         "text/css; charset=utf-8",
-	".json":        "application/json",
-	".jsonl":       "application/x-ndjson; charset=utf-8",
-	".safetensors": "application/octet-stream",
-	".svg":         "image/svg+xml",
-	".png":         "image/png",
-	".txt":         "text/plain; charset=utf-8",
-	".zip":         "application/zip",
-}
+// cannot be compiled by instantiateStreaming. The table is shared with
+// cmd/serve through internal/sitetypes.
+var contentTypes = sitetypes.ByExtension
 
 // maxHeaderRules is the asset server's limit on _headers rules.
 const maxHeaderRules = 100
