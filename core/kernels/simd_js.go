@@ -79,3 +79,37 @@ func simdGemm(c, a, b []float32, m, n, k, sai, sap, ldb, ldc int, accumulate boo
 	sgemm(&c[0], &a[0], &b[0], int32(m), int32(n), int32(k), int32(sai), int32(sap), int32(ldb), int32(ldc), b2i(accumulate))
 	return true
 }
+
+//go:wasmimport kernels gelu_fwd
+//go:noescape
+func geluFwd(out, inp *float32, n int32)
+
+//go:wasmimport kernels gelu_bwd
+//go:noescape
+func geluBwd(dinp, inp, dout *float32, n int32)
+
+// GeluForwardSIMD computes out[i] = gelu(inp[i]) exactly as core/nn's
+// scalar GeluForward does, for the leading multiple of 4 of len(inp)
+// elements, and returns how many it did; the caller does the rest.
+func GeluForwardSIMD(out, inp []float32) int {
+	n := len(inp) &^ 3
+	if n == 0 {
+		return 0
+	}
+	_ = out[n-1]
+	geluFwd(&out[0], &inp[0], int32(n))
+	return n
+}
+
+// GeluBackwardSIMD accumulates dinp[i] += gelu'(inp[i])·dout[i] exactly as
+// core/nn's scalar GeluBackward does, for the leading multiple of 4 of
+// len(inp) elements, and returns how many it did.
+func GeluBackwardSIMD(dinp, inp, dout []float32) int {
+	n := len(inp) &^ 3
+	if n == 0 {
+		return 0
+	}
+	_, _ = dinp[n-1], dout[n-1]
+	geluBwd(&dinp[0], &inp[0], &dout[0], int32(n))
+	return n
+}

@@ -14,3 +14,8 @@ func simdTN(out, a, b []float32, m, n, k int, accumulate bool) bool { return fal
 func simdGemm(c, a, b []float32, m, n, k, sai, sap, ldb, ldc int, accumulate bool) bool {
 	return false
 }
+
+// GeluForwardSIMD and GeluBackwardSIMD do nothing without SIMD: they
+// report 0 elements done (see simd_js.go).
+func GeluForwardSIMD(out, inp []float32) int         { return 0 }
+func GeluBackwardSIMD(dinp, inp, dout []float32) int { return 0 }

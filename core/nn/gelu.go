@@ -14,6 +14,13 @@ var geluScale = float32(math.Sqrt(2 / math.Pi))
 //
 // out, inp (N).
 func GeluForward(out, inp []float32) {
+	done := kernels.GeluForwardSIMD(out, inp) // 0 unless built with SIMD kernels
+	geluForwardScalar(out[done:], inp[done:])
+}
+
+// geluForwardScalar is GeluForward in scalar Go; the SIMD kernel computes
+// the same operations in the same order.
+func geluForwardScalar(out, inp []float32) {
 	for i, x := range inp {
 		u := geluScale * (x + 0.044715*x*x*x)
 		out[i] = 0.5 * x * (1 + kernels.Tanh32(u))
@@ -24,6 +31,12 @@ func GeluForward(out, inp []float32) {
 //
 //	gelu'(x) = ½(1+tanh u) + ½·x·(1-tanh²u)·√(2/π)·(1 + 3·0.044715·x²)
 func GeluBackward(dinp, inp, dout []float32) {
+	done := kernels.GeluBackwardSIMD(dinp, inp, dout)
+	geluBackwardScalar(dinp[done:], inp[done:], dout[done:])
+}
+
+// geluBackwardScalar is GeluBackward in scalar Go.
+func geluBackwardScalar(dinp, inp, dout []float32) {
 	for i, x := range inp {
 		u := geluScale * (x + 0.044715*x*x*x)
 		th := kernels.Tanh32(u)

@@ -5,6 +5,8 @@ package simd
 // WebAssembly core specification 2.0, chapter 5 (binary format), and the
 // fixed-width SIMD proposal (opcodes prefixed by 0xFD), part of 2.0.
 
+import "math"
+
 // Value types.
 const (
 	i32  byte = 0x7F
@@ -119,7 +121,30 @@ func (f *fn) v128Load32Splat(off uint32) *fn { return f.simdOp(0x09).memarg(2, o
 func (f *fn) v128Store(off uint32) *fn       { return f.simdOp(0x0B).memarg(2, off) }
 func (f *fn) v128Zero() *fn                  { f.simdOp(0x0C); return f.op(make([]byte, 16)...) }
 func (f *fn) f32x4Add() *fn                  { return f.simdOp(0xE4) }
+func (f *fn) f32x4Sub() *fn                  { return f.simdOp(0xE5) }
 func (f *fn) f32x4Mul() *fn                  { return f.simdOp(0xE6) }
+func (f *fn) f32x4Div() *fn                  { return f.simdOp(0xE7) }
+func (f *fn) f32x4Abs() *fn                  { return f.simdOp(0xE0) }
+func (f *fn) f32x4Neg() *fn                  { return f.simdOp(0xE1) }
+func (f *fn) f32x4Lt() *fn                   { return f.simdOp(0x43) }
+func (f *fn) f32x4Gt() *fn                   { return f.simdOp(0x44) }
+func (f *fn) v128Bitselect() *fn             { return f.simdOp(0x52) }
+func (f *fn) i32x4Add() *fn                  { return f.simdOp(0xAE) }
+func (f *fn) i32x4Shl() *fn                  { return f.simdOp(0xAB) }
+func (f *fn) i32x4TruncSatF32x4S() *fn       { return f.simdOp(0xF8) }
+func (f *fn) f32x4ConvertI32x4S() *fn        { return f.simdOp(0xFA) }
+
+// f32x4c pushes a v128 constant holding v in all four float32 lanes.
+func (f *fn) f32x4c(v float32) *fn { return f.i32x4c(int32(math.Float32bits(v))) }
+
+// i32x4c pushes a v128 constant holding v in all four int32 lanes.
+func (f *fn) i32x4c(v int32) *fn {
+	f.simdOp(0x0C)
+	for i := 0; i < 4; i++ {
+		f.op(byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
+	}
+	return f
+}
 
 // module assembles a module importing env.memory (minimum minPages, no
 // maximum) and exporting every function under its name.
