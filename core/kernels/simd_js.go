@@ -16,6 +16,10 @@ package kernels
 
 const simdEnabled = true
 
+// ntMinRows is the fewest rows of a for which MatMulNT uses the SIMD
+// kernel (see simdNT).
+const ntMinRows = 4
+
 //go:wasmimport kernels sgemm
 //go:noescape
 func sgemm(c, a, b *float32, m, n, k, sai, sap, ldb, ldc, acc int32)
@@ -43,8 +47,18 @@ func b2i(b bool) int32 {
 	return 0
 }
 
+//go:wasmimport kernels sdot_nt
+//go:noescape
+func sdotNT(c, a, b *float32, m, n, k, lda, ldb, ldc, acc int32)
+
 // simdNT: b(n,k) is transposed into scratch bᵀ(k,n), then the NN form.
+// The transpose moves n·k floats in scalar Go, as many as a 1-row product
+// has multiply-adds, so products of fewer than ntMinRows rows (the cached
+// decoder's matrix-vector products) take the dot-product kernel instead.
 func simdNT(out, a, b []float32, m, n, k int, accumulate bool) bool {
+	if m < ntMinRows {
+		return simdNTDot(out, a, b, m, n, k, accumulate)
+	}
 	if simdTrivial(out, m, n, k, accumulate) {
 		return true
 	}
@@ -53,6 +67,15 @@ func simdNT(out, a, b []float32, m, n, k int, accumulate bool) bool {
 	transpose(bt, b, n, k)
 	sgemm(&out[0], &a[0], &bt[0], int32(m), int32(n), int32(k), int32(k), 1, int32(n), int32(n), b2i(accumulate))
 	putScratch(s)
+	return true
+}
+
+// simdNTDot computes MatMulNT with sdot_nt, in place.
+func simdNTDot(out, a, b []float32, m, n, k int, accumulate bool) bool {
+	if simdTrivial(out, m, n, k, accumulate) {
+		return true
+	}
+	sdotNT(&out[0], &a[0], &b[0], int32(m), int32(n), int32(k), int32(k), int32(k), int32(n), b2i(accumulate))
 	return true
 }
 

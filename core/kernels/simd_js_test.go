@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"os"
@@ -26,6 +27,7 @@ func init() {
 		kernelPair{"NT-go", "NT", check(goNT), MatMulNTNaive},
 		kernelPair{"NN-go", "NN", check(goNN), MatMulNNNaive},
 		kernelPair{"TN-go", "TN", check(goTN), MatMulTNNaive},
+		kernelPair{"NT-dot", "NT", check(func(out, a, b []float32, m, n, k int, acc bool) { simdNTDot(out, a, b, m, n, k, acc) }), MatMulNTNaive},
 	)
 }
 
@@ -43,8 +45,9 @@ func TestSIMDSpeed(t *testing.T) {
 	if os.Getenv("LORA_KERNEL_SPEED") == "" {
 		t.Skip("set LORA_KERNEL_SPEED=1 to measure")
 	}
-	impls := map[string][2]matMulFunc{
-		"NT": {goNT, MatMulNT}, "NN": {goNN, MatMulNN}, "TN": {goTN, MatMulTN},
+	dotNT := func(out, a, b []float32, m, n, k int, acc bool) { simdNTDot(out, a, b, m, n, k, acc) }
+	impls := map[string][]matMulFunc{
+		"NT": {goNT, MatMulNT, dotNT}, "NN": {goNN, MatMulNN}, "TN": {goTN, MatMulTN},
 	}
 	var logGo, logSIMD float64
 	count := 0
@@ -54,7 +57,7 @@ func TestSIMDSpeed(t *testing.T) {
 			a, b, out := randSlice(rng, s.m*s.k), randSlice(rng, s.n*s.k), make([]float32, s.m*s.n)
 			flops := 2 * float64(s.m*s.n*s.k)
 			reps := max(1, int(4e6/flops)) // about 1 ms of SIMD work per timing
-			best := [2]float64{}
+			best := [3]float64{}
 			for round := 0; round < 9; round++ {
 				for v, f := range impls[pattern] {
 					f(out, a, b, s.m, s.n, s.k, true) // warm (and tier up) first
@@ -67,7 +70,11 @@ func TestSIMDSpeed(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%s %-12v go %6.2f GFLOP/s   simd %6.2f GFLOP/s   ×%.1f", pattern, s, best[0], best[1], best[1]/best[0])
+			line := fmt.Sprintf("%s %-12v go %6.2f GFLOP/s   simd %6.2f GFLOP/s   ×%.1f", pattern, s, best[0], best[1], best[1]/best[0])
+			if best[2] > 0 {
+				line += fmt.Sprintf("   (dot-product form %.2f)", best[2])
+			}
+			t.Log(line)
 			logGo += math.Log(best[0])
 			logSIMD += math.Log(best[1])
 			count++

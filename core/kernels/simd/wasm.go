@@ -106,6 +106,7 @@ func (f *fn) i32Add() *fn      { return f.op(0x6A) }
 func (f *fn) i32Sub() *fn      { return f.op(0x6B) }
 func (f *fn) i32Mul() *fn      { return f.op(0x6C) }
 func (f *fn) i32Shl() *fn      { return f.op(0x74) }
+func (f *fn) i32And() *fn      { return f.op(0x71) }
 
 // Scalar float32.
 func (f *fn) f32Load(off uint32) *fn  { return f.op(0x2A).memarg(2, off) }
@@ -120,6 +121,7 @@ func (f *fn) v128Load(off uint32) *fn        { return f.simdOp(0x00).memarg(2, o
 func (f *fn) v128Load32Splat(off uint32) *fn { return f.simdOp(0x09).memarg(2, off) }
 func (f *fn) v128Store(off uint32) *fn       { return f.simdOp(0x0B).memarg(2, off) }
 func (f *fn) v128Zero() *fn                  { f.simdOp(0x0C); return f.op(make([]byte, 16)...) }
+func (f *fn) f32x4ExtractLane(l byte) *fn    { return f.simdOp(0x1F).op(l) }
 func (f *fn) f32x4Add() *fn                  { return f.simdOp(0xE4) }
 func (f *fn) f32x4Sub() *fn                  { return f.simdOp(0xE5) }
 func (f *fn) f32x4Mul() *fn                  { return f.simdOp(0xE6) }
