@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/lora-playground/lora-playground/core/kernels"
 )
 
 // TestGeluMatchesScalar holds GeluForward and GeluBackward (the SIMD128
@@ -50,5 +52,21 @@ func same(t *testing.T, what string, inp, got, want []float32) {
 		if math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
 			t.Fatalf("%s at x = %v (%#x): got %v (%#x), scalar %v (%#x)", what, inp[i], math.Float32bits(inp[i]), g, math.Float32bits(g), w, math.Float32bits(w))
 		}
+	}
+}
+
+// TestLinearForwardBias checks that adding the product to the copied bias
+// gives exactly product + bias, as adding the bias afterwards did.
+func TestLinearForwardBias(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for _, s := range []struct{ N, In, Out int }{{1, 128, 128}, {5, 7, 9}, {64, 128, 97}, {512, 128, 8}} {
+		inp, w, b := randSlice(r, s.N*s.In, 1), randSlice(r, s.Out*s.In, 0.1), randSlice(r, s.Out, 1)
+		got, want := make([]float32, s.N*s.Out), make([]float32, s.N*s.Out)
+		LinearForward(got, inp, w, b, s.N, s.In, s.Out)
+		kernels.MatMulNT(want, inp, w, s.N, s.Out, s.In, false)
+		for i := range want {
+			want[i] += b[i%s.Out]
+		}
+		same(t, "linear", inp, got, want)
 	}
 }

@@ -4,16 +4,20 @@ import "github.com/lora-playground/lora-playground/core/kernels"
 
 // LinearForward computes y = x·Wᵀ + b with W stored [out, in] (PyTorch's
 // layout). out (N,Out), inp (N,In), weight (Out,In), bias (Out) or nil.
+//
+// The bias is copied into each row first and the product added to it:
+// bias + Σ equals Σ + bias exactly (float addition commutes), and a copy
+// is cheaper than a second pass of additions.
 func LinearForward(out, inp, weight, bias []float32, N, In, Out int) {
-	kernels.MatMulNT(out, inp, weight, N, Out, In, false)
-	if bias != nil {
-		for n := 0; n < N; n++ {
-			o := out[n*Out : (n+1)*Out]
-			for i := range o {
-				o[i] += bias[i]
-			}
-		}
+	if bias == nil {
+		kernels.MatMulNT(out, inp, weight, N, Out, In, false)
+		return
 	}
+	bias = bias[:Out]
+	for n := 0; n < N; n++ {
+		copy(out[n*Out:(n+1)*Out], bias)
+	}
+	kernels.MatMulNT(out, inp, weight, N, Out, In, true)
 }
 
 // LinearBackward accumulates
