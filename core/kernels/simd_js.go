@@ -142,3 +142,20 @@ func GeluBackwardSIMD(dinp, inp, dout []float32) int {
 	geluBwd(&dinp[0], &inp[0], &dout[0], int32(n))
 	return n
 }
+
+//go:wasmimport kernels softmax_causal
+//go:noescape
+func softmaxCausal(p *float32, T int32, scale float32)
+
+// SoftmaxCausalSIMD turns the T×T scores p into causal attention weights
+// (row t: softmax of p[t, 0..t]·scale, zeros after), exactly as core/nn's
+// row loop does, and reports true; without SIMD it does nothing and
+// reports false.
+func SoftmaxCausalSIMD(p []float32, T int, scale float32) bool {
+	if T == 0 {
+		return true
+	}
+	_ = p[T*T-1]
+	softmaxCausal(&p[0], int32(T), scale)
+	return true
+}

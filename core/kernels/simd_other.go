@@ -19,3 +19,6 @@ func simdGemm(c, a, b []float32, m, n, k, sai, sap, ldb, ldc int, accumulate boo
 // report 0 elements done (see simd_js.go).
 func GeluForwardSIMD(out, inp []float32) int         { return 0 }
 func GeluBackwardSIMD(dinp, inp, dout []float32) int { return 0 }
+
+// SoftmaxCausalSIMD does nothing without SIMD and reports false.
+func SoftmaxCausalSIMD(p []float32, T int, scale float32) bool { return false }

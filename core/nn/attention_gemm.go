@@ -36,18 +36,26 @@ func attentionForwardGemm(out, att, q, k, v []float32, B, T, C, NH int) {
 			p := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
 			o := base + h*hs
 			kernels.Gemm(p, q[o:], kt[h*hs*T:], T, T, hs, C, 1, T, T, false)
-			for t := 0; t < T; t++ {
-				row := p[t*T : (t+1)*T]
-				for t2 := 0; t2 <= t; t2++ {
-					row[t2] *= scale
-				}
-				softmaxInPlace(row[:t+1])
-				clear(row[t+1:])
+			if !kernels.SoftmaxCausalSIMD(p, T, scale) {
+				softmaxCausalRows(p, T, scale)
 			}
 			kernels.Gemm(out[o:], p, v[o:], T, hs, T, T, 1, C, C, false)
 		}
 	}
 	kernels.ReleaseScratch(s)
+}
+
+// softmaxCausalRows turns the T×T scores p into causal attention weights;
+// kernels.SoftmaxCausalSIMD does the same with the same operations.
+func softmaxCausalRows(p []float32, T int, scale float32) {
+	for t := 0; t < T; t++ {
+		row := p[t*T : (t+1)*T]
+		for t2 := 0; t2 <= t; t2++ {
+			row[t2] *= scale
+		}
+		softmaxInPlace(row[:t+1])
+		clear(row[t+1:])
+	}
 }
 
 func attentionBackwardGemm(dq, dk, dv, dout, q, k, v, att []float32, B, T, C, NH int) {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/lora-playground/lora-playground/core/kernels"
 )
 
 // TestAttentionGemmMatchesLoops compares the per-head matrix form of
@@ -44,6 +46,29 @@ func TestAttentionGemmMatchesLoops(t *testing.T) {
 			if d := math.Abs(float64(g1[i] - g2[i])); d > 1e-5*(1+math.Abs(float64(g1[i]))) {
 				t.Fatalf("%v: gradient %d (of dq|dk|dv) loops %v, gemm %v", c, i, g1[i], g2[i])
 			}
+		}
+	}
+}
+
+// TestSoftmaxCausalMatchesRows holds kernels.SoftmaxCausalSIMD (in the simd
+// build) equal bit for bit to the row loop, for every T mod 4 and scores
+// that reach Exp32's underflow limit, infinities and NaN.
+func TestSoftmaxCausalMatchesRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	for T := 1; T <= 13; T++ {
+		for _, spread := range []float64{1, 10, 100} {
+			p := randSlice(r, T*T, float32(spread))
+			if T > 3 {
+				p[T+1] = float32(math.Inf(-1))
+				p[2*T+2] = float32(math.Inf(1))
+				p[3*T] = float32(math.NaN())
+			}
+			got, want := append([]float32(nil), p...), append([]float32(nil), p...)
+			if !kernels.SoftmaxCausalSIMD(got, T, 0.17677669) {
+				softmaxCausalRows(got, T, 0.17677669)
+			}
+			softmaxCausalRows(want, T, 0.17677669)
+			same(t, "softmax", p, got, want)
 		}
 	}
 }

@@ -93,32 +93,10 @@ func (g *geluLocals) tanhOfU() {
 	f.get(g.s).f32x4Mul().f32x4c(1.33314422036e-1).f32x4Add()
 	f.get(g.s).f32x4Mul().f32x4c(3.33332819422e-1).f32x4Sub()
 	f.get(g.s).f32x4Mul().get(g.a).f32x4Mul().get(g.a).f32x4Add().set(g.ps)
-	// The exponential branch: e = Exp32(2a), for 2a ≥ 0 (so h = +0.5):
-	// n = int32(2a·log2e + 0.5), r = (2a - n·ln2hi) - n·ln2lo,
-	// e = P(r) · 2ⁿ. Lanes where it overflows are not selected below.
-	const (
-		log2e = 1.44269504088896341
-		ln2hi = 0.693359375
-		ln2lo = -2.12194440e-4
-	)
+	// The exponential branch: e = Exp32(2a), for 2a ≥ 0 (so h = +0.5).
+	// Lanes where it overflows are not selected below.
 	f.f32x4c(2).get(g.a).f32x4Mul().set(g.s) // s = 2a from here on
-	f.get(g.s).f32x4c(log2e).f32x4Mul().f32x4c(0.5).f32x4Add().i32x4TruncSatF32x4S().tee(g.n)
-	f.f32x4ConvertI32x4S().set(g.t)                                                                               // t = float32(n)
-	f.get(g.s).get(g.t).f32x4c(ln2hi).f32x4Mul().f32x4Sub().get(g.t).f32x4c(ln2lo).f32x4Mul().f32x4Sub().set(g.e) // e = r
-	// P(r) = 1 + r·(1 + r·(1/2 + r·(1/6 + r·(1/24 + r·(1/120 + r·(1/720))))))
-	f.f32x4c(1)
-	f.get(g.e).f32x4c(1)
-	f.get(g.e).f32x4c(0.5)
-	f.get(g.e).f32x4c(1.0 / 6)
-	f.get(g.e).f32x4c(1.0 / 24)
-	f.get(g.e).f32x4c(1.0 / 120)
-	f.get(g.e).f32x4c(1.0 / 720).f32x4Mul()
-	for i := 0; i < 5; i++ {
-		f.f32x4Add().f32x4Mul()
-	}
-	f.f32x4Add()
-	f.get(g.n).i32x4c(127).i32x4Add().i32c(23).i32x4Shl() // the bits of 2ⁿ
-	f.f32x4Mul().set(g.e)
+	expLanes(f, g.s, 0.5, g.n, g.t, g.e)
 	// te = 1 - 2/(e + 1); t = a < 0.625 ? ps : a > 9.01 ? 1 : te
 	f.get(g.ps)
 	f.f32x4c(1)
@@ -127,4 +105,35 @@ func (g *geluLocals) tanhOfU() {
 	f.get(g.a).f32x4c(0.625).f32x4Lt().v128Bitselect().set(g.t)
 	// th = u < 0 ? -t : t
 	f.get(g.t).f32x4Neg().get(g.t).get(g.u).f32x4c(0).f32x4Lt().v128Bitselect().set(g.th)
+}
+
+// expLanes emits e = Exp32(x) for the lanes of x, all of one sign, with
+// h = +0.5 for x ≥ 0 or -0.5 for x ≤ 0 (Exp32 rounds x/ln2 half away from
+// zero; at x = ±0 both give n = 0): n = int32(x·log2e + h),
+// r = (x - n·ln2hi) - n·ln2lo, e = P(r)·2ⁿ, with Exp32's operations in its
+// order. It does not clamp: lanes beyond Exp32's range must be replaced by
+// the caller. n and t are scratch locals.
+func expLanes(f *fn, x local, h float32, n, t, e local) {
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375
+		ln2lo = -2.12194440e-4
+	)
+	f.get(x).f32x4c(log2e).f32x4Mul().f32x4c(h).f32x4Add().i32x4TruncSatF32x4S().tee(n)
+	f.f32x4ConvertI32x4S().set(t)                                                                         // t = float32(n)
+	f.get(x).get(t).f32x4c(ln2hi).f32x4Mul().f32x4Sub().get(t).f32x4c(ln2lo).f32x4Mul().f32x4Sub().set(e) // e = r
+	// P(r) = 1 + r·(1 + r·(1/2 + r·(1/6 + r·(1/24 + r·(1/120 + r·(1/720))))))
+	f.f32x4c(1)
+	f.get(e).f32x4c(1)
+	f.get(e).f32x4c(0.5)
+	f.get(e).f32x4c(1.0 / 6)
+	f.get(e).f32x4c(1.0 / 24)
+	f.get(e).f32x4c(1.0 / 120)
+	f.get(e).f32x4c(1.0 / 720).f32x4Mul()
+	for i := 0; i < 5; i++ {
+		f.f32x4Add().f32x4Mul()
+	}
+	f.f32x4Add()
+	f.get(n).i32x4c(127).i32x4Add().i32c(23).i32x4Shl() // the bits of 2ⁿ
+	f.f32x4Mul().set(e)
 }

@@ -113,7 +113,16 @@ func (f *fn) f32Load(off uint32) *fn  { return f.op(0x2A).memarg(2, off) }
 func (f *fn) f32Store(off uint32) *fn { return f.op(0x38).memarg(2, off) }
 func (f *fn) f32c0() *fn              { return f.op(0x43, 0, 0, 0, 0) }
 func (f *fn) f32Add() *fn             { return f.op(0x92) }
-func (f *fn) f32Mul() *fn             { return f.op(0x94) }
+func (f *fn) f32Div() *fn             { return f.op(0x95) }
+func (f *fn) f32Gt() *fn              { return f.op(0x5E) }
+func (f *fn) select_() *fn            { return f.op(0x1B) }
+
+// f32c pushes a float32 constant.
+func (f *fn) f32c(v float32) *fn {
+	b := math.Float32bits(v)
+	return f.op(0x43, byte(b), byte(b>>8), byte(b>>16), byte(b>>24))
+}
+func (f *fn) f32Mul() *fn { return f.op(0x94) }
 
 // SIMD128. Loads and stores declare 4-byte alignment (Go aligns float32
 // slices to 4 bytes only); the hint never affects correctness.
@@ -122,19 +131,26 @@ func (f *fn) v128Load32Splat(off uint32) *fn { return f.simdOp(0x09).memarg(2, o
 func (f *fn) v128Store(off uint32) *fn       { return f.simdOp(0x0B).memarg(2, off) }
 func (f *fn) v128Zero() *fn                  { f.simdOp(0x0C); return f.op(make([]byte, 16)...) }
 func (f *fn) f32x4ExtractLane(l byte) *fn    { return f.simdOp(0x1F).op(l) }
-func (f *fn) f32x4Add() *fn                  { return f.simdOp(0xE4) }
-func (f *fn) f32x4Sub() *fn                  { return f.simdOp(0xE5) }
-func (f *fn) f32x4Mul() *fn                  { return f.simdOp(0xE6) }
-func (f *fn) f32x4Div() *fn                  { return f.simdOp(0xE7) }
-func (f *fn) f32x4Abs() *fn                  { return f.simdOp(0xE0) }
-func (f *fn) f32x4Neg() *fn                  { return f.simdOp(0xE1) }
-func (f *fn) f32x4Lt() *fn                   { return f.simdOp(0x43) }
-func (f *fn) f32x4Gt() *fn                   { return f.simdOp(0x44) }
-func (f *fn) v128Bitselect() *fn             { return f.simdOp(0x52) }
-func (f *fn) i32x4Add() *fn                  { return f.simdOp(0xAE) }
-func (f *fn) i32x4Shl() *fn                  { return f.simdOp(0xAB) }
-func (f *fn) i32x4TruncSatF32x4S() *fn       { return f.simdOp(0xF8) }
-func (f *fn) f32x4ConvertI32x4S() *fn        { return f.simdOp(0xFA) }
+func (f *fn) f32x4Splat() *fn                { return f.simdOp(0x13) }
+func (f *fn) v128Load32Lane(off uint32, l byte) *fn {
+	return f.simdOp(0x56).memarg(2, off).op(l)
+}
+func (f *fn) v128Store32Lane(off uint32, l byte) *fn {
+	return f.simdOp(0x5A).memarg(2, off).op(l)
+}
+func (f *fn) f32x4Add() *fn            { return f.simdOp(0xE4) }
+func (f *fn) f32x4Sub() *fn            { return f.simdOp(0xE5) }
+func (f *fn) f32x4Mul() *fn            { return f.simdOp(0xE6) }
+func (f *fn) f32x4Div() *fn            { return f.simdOp(0xE7) }
+func (f *fn) f32x4Abs() *fn            { return f.simdOp(0xE0) }
+func (f *fn) f32x4Neg() *fn            { return f.simdOp(0xE1) }
+func (f *fn) f32x4Lt() *fn             { return f.simdOp(0x43) }
+func (f *fn) f32x4Gt() *fn             { return f.simdOp(0x44) }
+func (f *fn) v128Bitselect() *fn       { return f.simdOp(0x52) }
+func (f *fn) i32x4Add() *fn            { return f.simdOp(0xAE) }
+func (f *fn) i32x4Shl() *fn            { return f.simdOp(0xAB) }
+func (f *fn) i32x4TruncSatF32x4S() *fn { return f.simdOp(0xF8) }
+func (f *fn) f32x4ConvertI32x4S() *fn  { return f.simdOp(0xFA) }
 
 // f32x4c pushes a v128 constant holding v in all four float32 lanes.
 func (f *fn) f32x4c(v float32) *fn { return f.i32x4c(int32(math.Float32bits(v))) }
