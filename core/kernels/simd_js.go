@@ -159,3 +159,37 @@ func SoftmaxCausalSIMD(p []float32, T int, scale float32) bool {
 	softmaxCausal(&p[0], int32(T), scale)
 	return true
 }
+
+//go:wasmimport kernels layernorm_fwd
+//go:noescape
+func layerNormFwd(out, mean, rstd, inp, w, b *float32, N, C int32)
+
+//go:wasmimport kernels layernorm_bwd
+//go:noescape
+func layerNormBwd(dinp, dout, inp, w, mean, rstd *float32, N, C int32)
+
+// LayerNormForwardSIMD is core/nn's LayerNormForward on the SIMD kernel
+// (row sums in four lanes, so within rounding of the scalar loops). It
+// reports false, doing nothing, unless C is a positive multiple of 4.
+func LayerNormForwardSIMD(out, mean, rstd, inp, weight, bias []float32, N, C int) bool {
+	if C <= 0 || C%4 != 0 || N <= 0 {
+		return C%4 == 0 && N == 0
+	}
+	_, _, _, _ = out[N*C-1], inp[N*C-1], mean[N-1], rstd[N-1]
+	_, _ = weight[C-1], bias[C-1]
+	layerNormFwd(&out[0], &mean[0], &rstd[0], &inp[0], &weight[0], &bias[0], int32(N), int32(C))
+	return true
+}
+
+// LayerNormBackwardSIMD accumulates dinp as core/nn's LayerNormBackward
+// does (without weight and bias gradients), on the SIMD kernel. It reports
+// false, doing nothing, unless C is a positive multiple of 4.
+func LayerNormBackwardSIMD(dinp, dout, inp, weight, mean, rstd []float32, N, C int) bool {
+	if C <= 0 || C%4 != 0 || N <= 0 {
+		return C%4 == 0 && N == 0
+	}
+	_, _, _ = dinp[N*C-1], dout[N*C-1], inp[N*C-1]
+	_, _, _ = weight[C-1], mean[N-1], rstd[N-1]
+	layerNormBwd(&dinp[0], &dout[0], &inp[0], &weight[0], &mean[0], &rstd[0], int32(N), int32(C))
+	return true
+}

@@ -22,3 +22,12 @@ func GeluBackwardSIMD(dinp, inp, dout []float32) int { return 0 }
 
 // SoftmaxCausalSIMD does nothing without SIMD and reports false.
 func SoftmaxCausalSIMD(p []float32, T int, scale float32) bool { return false }
+
+// LayerNormForwardSIMD and LayerNormBackwardSIMD do nothing without SIMD
+// and report false.
+func LayerNormForwardSIMD(out, mean, rstd, inp, weight, bias []float32, N, C int) bool {
+	return false
+}
+func LayerNormBackwardSIMD(dinp, dout, inp, weight, mean, rstd []float32, N, C int) bool {
+	return false
+}

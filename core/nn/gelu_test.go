@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lora-playground/lora-playground/core/kernels"
+	"github.com/lora-playground/lora-playground/core/kernels/simd"
 )
 
 // TestGeluMatchesScalar holds GeluForward and GeluBackward (the SIMD128
@@ -68,5 +69,43 @@ func TestLinearForwardBias(t *testing.T) {
 			want[i] += b[i%s.Out]
 		}
 		same(t, "linear", inp, got, want)
+	}
+}
+
+// TestLayerNormMatchesScalar compares LayerNormForward and the frozen-norm
+// LayerNormBackward (SIMD kernels in the simd build, whose row sums run in
+// four lanes) with the scalar loops, within float32 rounding.
+func TestLayerNormMatchesScalar(t *testing.T) {
+	if simd.LayerNormEps != LayerNormEps {
+		t.Fatalf("core/kernels/simd's ε %v differs from %v", simd.LayerNormEps, LayerNormEps)
+	}
+	r := rand.New(rand.NewPCG(61, 62))
+	for _, s := range []struct{ N, C int }{{1, 4}, {3, 8}, {5, 6}, {64, 128}, {7, 100}} {
+		N, C := s.N, s.C
+		inp, w, b := randSlice(r, N*C, 3), randSlice(r, C, 1), randSlice(r, C, 1)
+		for i := range inp {
+			inp[i] += 5 // an offset, so the mean matters
+		}
+		out1, m1, s1 := make([]float32, N*C), make([]float32, N), make([]float32, N)
+		out2, m2, s2 := make([]float32, N*C), make([]float32, N), make([]float32, N)
+		LayerNormForward(out1, m1, s1, inp, w, b, N, C)
+		layerNormForwardScalar(out2, m2, s2, inp, w, b, N, C)
+		close := func(what string, got, want []float32) {
+			t.Helper()
+			for i := range want {
+				if d := math.Abs(float64(got[i] - want[i])); d > 2e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%v %s[%d] = %v, scalar %v", s, what, i, got[i], want[i])
+				}
+			}
+		}
+		close("out", out1, out2)
+		close("mean", m1, m2)
+		close("rstd", s1, s2)
+		dout := randSlice(r, N*C, 1)
+		d1, d2 := randSlice(r, N*C, 1), make([]float32, N*C)
+		copy(d2, d1)
+		LayerNormBackward(d1, nil, nil, dout, inp, w, m2, s2, N, C)
+		layerNormBackwardScalar(d2, nil, nil, dout, inp, w, m2, s2, N, C)
+		close("dinp", d1, d2)
 	}
 }

@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/lora-playground/lora-playground/core/kernels"
+)
 
 // LayerNormEps is the ε added to the variance, as in GPT-2 and PyTorch.
 const LayerNormEps = 1e-5
@@ -13,6 +17,14 @@ const LayerNormEps = 1e-5
 // out, inp (N,C); weight, bias (C); mean, rstd (N) are saved for the
 // backward pass (rstd = 1/sqrt(σ²+ε)). σ² is the biased variance.
 func LayerNormForward(out, mean, rstd, inp, weight, bias []float32, N, C int) {
+	if kernels.LayerNormForwardSIMD(out, mean, rstd, inp, weight, bias, N, C) {
+		return // the SIMD build: the same formula, row sums in four lanes
+	}
+	layerNormForwardScalar(out, mean, rstd, inp, weight, bias, N, C)
+}
+
+// layerNormForwardScalar is LayerNormForward in scalar Go.
+func layerNormForwardScalar(out, mean, rstd, inp, weight, bias []float32, N, C int) {
 	for n := 0; n < N; n++ {
 		x := inp[n*C : (n+1)*C]
 		var m float32
@@ -42,6 +54,14 @@ func LayerNormForward(out, mean, rstd, inp, weight, bias []float32, N, C int) {
 //	dx = rstd · (g - mean(g) - x̂·mean(g·x̂))
 //	dweight += Σ_n dout·x̂,  dbias += Σ_n dout
 func LayerNormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd []float32, N, C int) {
+	if dweight == nil && dbias == nil && kernels.LayerNormBackwardSIMD(dinp, dout, inp, weight, mean, rstd, N, C) {
+		return // the SIMD build, for frozen layer norms (LoRA)
+	}
+	layerNormBackwardScalar(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C)
+}
+
+// layerNormBackwardScalar is LayerNormBackward in scalar Go.
+func layerNormBackwardScalar(dinp, dweight, dbias, dout, inp, weight, mean, rstd []float32, N, C int) {
 	for n := 0; n < N; n++ {
 		x := inp[n*C : (n+1)*C]
 		d := dout[n*C : (n+1)*C]

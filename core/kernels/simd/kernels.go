@@ -28,7 +28,8 @@ const (
 )
 
 // Module returns the kernel module's bytes. It exports sdot_nt (dot.go),
-// gelu_fwd and gelu_bwd (gelu.go), softmax_causal (softmax.go) and
+// gelu_fwd and gelu_bwd (gelu.go), softmax_causal (softmax.go),
+// layernorm_fwd and layernorm_bwd (layernorm.go) and
 //
 //	sgemm(c, a, b, m, n, k, sai, sap, ldb, ldc, acc i32)
 //
@@ -52,7 +53,7 @@ const (
 // Leftover columns are done by a 4-column tile and then column by column
 // with scalar float32; leftover rows one at a time with the same tiles.
 func Module() []byte {
-	return module(MinPages, []*fn{sgemm(TileRows, TileVecs), sdotNT(), geluFwd(), geluBwd(), softmaxCausal()})
+	return module(MinPages, []*fn{sgemm(TileRows, TileVecs), sdotNT(), geluFwd(), geluBwd(), softmaxCausal(), layerNormFwd(), layerNormBwd()})
 }
 
 // sgemm emits the kernel with an R-row × 4W-column register tile.

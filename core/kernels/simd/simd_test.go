@@ -45,7 +45,7 @@ console.log(JSON.stringify([WebAssembly.Module.imports(m), WebAssembly.Module.ex
 		_, cerr := exec.Command(node, "-e", `new WebAssembly.Module(require('fs').readFileSync(process.argv[1]))`, p).CombinedOutput()
 		t.Fatalf("node rejects the module: %s %v", out, cerr)
 	}
-	const want = `[[{"module":"env","name":"memory","kind":"memory"}],[{"name":"sgemm","kind":"function"},{"name":"sdot_nt","kind":"function"},{"name":"gelu_fwd","kind":"function"},{"name":"gelu_bwd","kind":"function"},{"name":"softmax_causal","kind":"function"}]]`
+	const want = `[[{"module":"env","name":"memory","kind":"memory"}],[{"name":"sgemm","kind":"function"},{"name":"sdot_nt","kind":"function"},{"name":"gelu_fwd","kind":"function"},{"name":"gelu_bwd","kind":"function"},{"name":"softmax_causal","kind":"function"},{"name":"layernorm_fwd","kind":"function"},{"name":"layernorm_bwd","kind":"function"}]]`
 	if got := string(bytes.TrimSpace(out)); got != want {
 		t.Fatalf("imports/exports %s, want %s", got, want)
 	}

@@ -114,8 +114,25 @@ func (f *fn) f32Store(off uint32) *fn { return f.op(0x38).memarg(2, off) }
 func (f *fn) f32c0() *fn              { return f.op(0x43, 0, 0, 0, 0) }
 func (f *fn) f32Add() *fn             { return f.op(0x92) }
 func (f *fn) f32Div() *fn             { return f.op(0x95) }
-func (f *fn) f32Gt() *fn              { return f.op(0x5E) }
-func (f *fn) select_() *fn            { return f.op(0x1B) }
+func (f *fn) f32Sub() *fn             { return f.op(0x93) }
+func (f *fn) f32ConvertI32S() *fn     { return f.op(0xB2) }
+func (f *fn) f64PromoteF32() *fn      { return f.op(0xBB) }
+func (f *fn) f32DemoteF64() *fn       { return f.op(0xB6) }
+func (f *fn) f64Add() *fn             { return f.op(0xA0) }
+func (f *fn) f64Div() *fn             { return f.op(0xA3) }
+func (f *fn) f64Sqrt() *fn            { return f.op(0x9F) }
+
+// f64c pushes a float64 constant.
+func (f *fn) f64c(v float64) *fn {
+	b := math.Float64bits(v)
+	f.op(0x44)
+	for i := 0; i < 8; i++ {
+		f.op(byte(b >> (8 * i)))
+	}
+	return f
+}
+func (f *fn) f32Gt() *fn   { return f.op(0x5E) }
+func (f *fn) select_() *fn { return f.op(0x1B) }
 
 // f32c pushes a float32 constant.
 func (f *fn) f32c(v float32) *fn {
