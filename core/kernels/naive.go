@@ -10,6 +10,12 @@
 //
 // Each fast kernel has a naive reference beside it (the *Naive functions) and
 // tests hold them equal within float32 rounding.
+//
+// In js/wasm built with the simd tag the products (and Gemm, GELU, the
+// attention softmax and layer norm, through the *SIMD functions) run on
+// the WebAssembly SIMD128 kernels that core/kernels/simd emits; see
+// simd_js.go. Every other build, and the reference the SIMD kernels are
+// tested against, is the pure-Go code.
 package kernels
 
 // MatMulNTNaive computes out(m,n) = a(m,k) · b(n,k)ᵀ, or adds it to out when
