@@ -117,7 +117,7 @@ func TestNeedsRestart(t *testing.T) {
 		f    func(*State)
 		want []string
 	}{
-		{"learning rate and batch", func(s *State) { s.LR = 1e-2; s.Batch = 4 }, []string{"lr", "batch"}},
+		{"learning rate and batch", func(s *State) { s.LR = 3e-3; s.Batch = 4 }, []string{"lr", "batch"}},
 		{"schedule length", func(s *State) { s.Steps = 10 }, []string{"steps"}},
 		{"classroom hiding applies live", func(s *State) { s.Hide = []string{"rank"} }, nil},
 		{"rank", func(s *State) { s.Rank = 4 }, []string{"rank"}},
