@@ -137,8 +137,8 @@ cmd_test() {
 	go test -count=1 ./...
 	log "js/wasm tests under node"
 	wasm_test -count=1 ./core/... ./wasm/protocol/... ./wasm/trainer/...
-	log "js/wasm tests with the SIMD128 kernels (-tags simd, core/kernels/simd/exec.mjs)"
-	simd_test -count=1 ./core/kernels/ ./core/nn/ ./core/lora/ ./core/model/ ./core/train/
+	log "js/wasm tests with the SIMD128 kernels (-tags simd, core/kernels/simd/exec.mjs), as trainer.wasm ships"
+	simd_test -count=1 ./core/... ./wasm/trainer/...
 	log "fuzzing the safetensors parser for 10s"
 	go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 10s ./core/safetensors/
 	log "fuzzing the PEFT adapter decoder for 10s"
