@@ -15,14 +15,18 @@ import (
 //	forward   S  = Q·Kᵀ (K transposed once per b, all heads), P = causal softmax(S/√hs), O = P·V
 //	backward  dP = dO·Vᵀ, dV += Pᵀ·dO, dS = P⊙(dP − rowsum(P⊙dP))/√hs, dQ += dS·K, dK += dSᵀ·Q
 //
-// The products run over all T columns; above the diagonal P and dS are
-// zero, which adds exact zeros. This costs twice the causal minimum of
-// multiply-adds, which the SIMD kernels repay many times over the
-// row-by-row loops. The forward pass sums every score and output in the
-// same order as those loops and ends each row with the same softmax, so
-// it gives the same numbers; the backward pass adds each head's
-// contribution to dq, dk, dv as one sum per element instead of term by
-// term, which changes only float32 rounding.
+// The products of a block of rows run over the columns up to the block's
+// last row; above the diagonal P and dS are zero there, which adds exact
+// zeros. The forward pass sums every score and output in the same order as
+// the row-by-row loops and ends each row with the same softmax, so it gives
+// the same numbers; the backward pass adds each block's contribution to dq,
+// dk, dv as one sum per element instead of term by term, which changes only
+// float32 rounding.
+
+// attnBlock is the row block of the causal products: rows r0..r0+attnBlock
+// of a head need only the first r0+attnBlock columns, which cuts the
+// multiply-adds to about (1 + attnBlock/T)/2 of the full square.
+const attnBlock = 16
 
 func attentionForwardGemm(out, att, q, k, v []float32, B, T, C, NH int) {
 	hs := C / NH
@@ -35,11 +39,17 @@ func attentionForwardGemm(out, att, q, k, v []float32, B, T, C, NH int) {
 		for h := 0; h < NH; h++ {
 			p := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
 			o := base + h*hs
-			kernels.Gemm(p, q[o:], kt[h*hs*T:], T, T, hs, C, 1, T, T, false)
+			for r0 := 0; r0 < T; r0 += attnBlock { // S[r0:r1, :r1]
+				r1 := min(r0+attnBlock, T)
+				kernels.Gemm(p[r0*T:], q[o+r0*C:], kt[h*hs*T:], r1-r0, r1, hs, C, 1, T, T, false)
+			}
 			if !kernels.SoftmaxCausalSIMD(p, T, scale) {
 				softmaxCausalRows(p, T, scale)
 			}
-			kernels.Gemm(out[o:], p, v[o:], T, hs, T, T, 1, C, C, false)
+			for r0 := 0; r0 < T; r0 += attnBlock { // O[r0:r1] = P[r0:r1, :r1]·V[:r1]
+				r1 := min(r0+attnBlock, T)
+				kernels.Gemm(out[o+r0*C:], p[r0*T:], v[o:], r1-r0, hs, r1, T, 1, C, C, false)
+			}
 		}
 	}
 	kernels.ReleaseScratch(s)
@@ -69,21 +79,25 @@ func attentionBackwardGemm(dq, dk, dv, dout, q, k, v, att []float32, B, T, C, NH
 		for h := 0; h < NH; h++ {
 			p := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
 			o := base + h*hs
-			kernels.Gemm(ds, dout[o:], vt[h*hs*T:], T, T, hs, C, 1, T, T, false) // dP
-			kernels.Gemm(dv[o:], p, dout[o:], T, hs, T, 1, T, C, C, true)        // dV += Pᵀ·dO
-			for t := 0; t < T; t++ {
-				row, g := p[t*T:(t+1)*T], ds[t*T:(t+1)*T]
-				var dot float32
-				for t2 := 0; t2 <= t; t2++ {
-					dot += row[t2] * g[t2]
+			for r0 := 0; r0 < T; r0 += attnBlock { // rows r0:r1 need columns :r1 only
+				r1 := min(r0+attnBlock, T)
+				mb := r1 - r0
+				kernels.Gemm(ds[r0*T:], dout[o+r0*C:], vt[h*hs*T:], mb, r1, hs, C, 1, T, T, false) // dP
+				kernels.Gemm(dv[o:], p[r0*T:], dout[o+r0*C:], r1, hs, mb, 1, T, C, C, true)        // dV += Pᵀ·dO
+				for t := r0; t < r1; t++ {
+					row, g := p[t*T:(t+1)*T], ds[t*T:(t+1)*T]
+					var dot float32
+					for t2 := 0; t2 <= t; t2++ {
+						dot += row[t2] * g[t2]
+					}
+					for t2 := 0; t2 <= t; t2++ {
+						g[t2] = row[t2] * (g[t2] - dot) * scale
+					}
+					clear(g[t+1 : r1])
 				}
-				for t2 := 0; t2 <= t; t2++ {
-					g[t2] = row[t2] * (g[t2] - dot) * scale
-				}
-				clear(g[t+1:])
+				kernels.Gemm(dq[o+r0*C:], ds[r0*T:], k[o:], mb, hs, r1, T, 1, C, C, true) // dQ += dS·K
+				kernels.Gemm(dk[o:], ds[r0*T:], q[o+r0*C:], r1, hs, mb, 1, T, C, C, true) // dK += dSᵀ·Q
 			}
-			kernels.Gemm(dq[o:], ds, k[o:], T, hs, T, T, 1, C, C, true) // dQ += dS·K
-			kernels.Gemm(dk[o:], ds, q[o:], T, hs, T, 1, T, C, C, true) // dK += dSᵀ·Q
 		}
 	}
 	kernels.ReleaseScratch(s)
