@@ -183,10 +183,18 @@ async function main() {
   const pts = events.filter((e) => e.m.type === 'progress').flatMap((e) => e.m.progress.points);
   check(s.progress.step === 5 && pts.length === 5 && pts.every((p) => Number.isFinite(p.loss)), 'step 5: ' + JSON.stringify(pts));
 
-  // Play, then pause after 400 ms: chunks of ~50 ms, and the pause answered within one chunk.
+  // Play until at least three chunks and one snapshot have arrived (chunks
+  // are ~50 ms; waiting for events rather than a fixed time keeps this
+  // independent of how loaded the machine is), then pause: the pause must
+  // be answered within one chunk.
   events.length = 0;
+  const playStart = performance.now();
   await send('play');
-  await new Promise((r) => setTimeout(r, 400));
+  const count = (type) => events.filter((e) => e.m.type === type).length;
+  while ((count('progress') < 3 || count('snapshot') < 1) && performance.now() - playStart < 10000) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const playedMs = performance.now() - playStart;
   const pauseSent = performance.now();
   const paused = await send('pause');
   const pauseMs = performance.now() - pauseSent;
@@ -198,11 +206,12 @@ async function main() {
   check(late <= 2, `${late} chunks ran after pause was posted`);
   const chunks = events.filter((e) => e.m.type === 'progress').map((e) => e.m.progress);
   const snaps = events.filter((e) => e.m.type === 'snapshot');
-  check(chunks.length >= 3, `only ${chunks.length} progress events in 400 ms of play`);
+  check(chunks.length >= 3, `only ${chunks.length} progress events in ${playedMs.toFixed(0)} ms of play`);
   const maxChunk = Math.max(...chunks.map((p) => p.chunk_ms));
   check(maxChunk < 500, `a chunk took ${maxChunk} ms`);
   check(pauseMs < 1000, `pause answered after ${pauseMs.toFixed(0)} ms`);
-  check(snaps.length >= 1 && snaps.length <= 3, `${snaps.length} snapshot events in 400 ms (at most one per 300 ms)`);
+  const maxSnaps = 1 + Math.ceil((performance.now() - playStart) / 300);
+  check(snaps.length >= 1 && snaps.length <= maxSnaps, `${snaps.length} snapshot events in ${playedMs.toFixed(0)} ms (at most one per 300 ms)`);
   const snap = snaps[0].m;
   check(snap.buf instanceof ArrayBuffer, 'snapshot payload is not an ArrayBuffer');
   const floats = snap.snapshot.deltas.reduce((a, t) => a + t.rows * t.cols, 0);
