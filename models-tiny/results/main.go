@@ -92,6 +92,9 @@ func run(modelDirs, tasks []string, steps int, out string) error {
 		for _, task := range tasks {
 			for i, s := range specs {
 				n := steps
+				if v, ok := stepsFor[task]; ok {
+					n = v
+				}
 				if s.method == "none" {
 					n = 1 // nothing trains; the report's "before" numbers are the base's
 				}
