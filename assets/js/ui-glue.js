@@ -2,6 +2,65 @@
 // window.lpGlue. They exist because promises, Blobs and IndexedDB are far
 // shorter to write here than through syscall/js; all logic stays in Go.
 'use strict';
+
+// vugu v0.4's DOM writer (domrender's window.vuguRender) re-sends the whole
+// page on every render and writes every text node, attribute, property and
+// inner HTML whether it changed or not. Each write dirties style and layout
+// (and setting a canvas's width, even to its current value, clears it), so
+// with ~10 renders a second while training most of the main thread went to
+// relayout of a page that had not changed. domrender installs its writer by
+// window.eval of a fixed script when it starts; this rewrites six
+// statements of that script so that
+//   - text, attributes, properties and inner HTML are written only when
+//     they differ from what is there;
+//   - the value of the focused field is left alone: fields bound with
+//     @change hold the learner's typing until they leave the field, and
+//     each render used to put the old value back under their fingers;
+//   - <details open> survives: the browser sets "open" when the learner
+//     expands an explanation, and vugu removed it as an attribute it had not
+//     written, closing it again at the next render.
+// window.lpVuguPatched is the number of statements rewritten: the page
+// (ui/app canvasesKept) and the browser tests read it. If vugu's script
+// changes, the patterns stop matching and it runs unpatched, with a warning.
+(function () {
+  const nativeEval = window.eval;
+  const rewrites = [
+    // opcodeSetProperty (.value, .checked)
+    ['e[t]=JSON.parse(n);break',
+      'let v=JSON.parse(n);(typeof v=="object"||e[t]!=v)&&!(t=="value"&&e===document.activeElement)&&(e[t]=v);break'],
+    // opcodeSetAttrStr
+    ['e.setAttribute(t,n),x.elAttrNames[t]=!0;break', 'e.getAttribute(t)!==n&&e.setAttribute(t,n),x.elAttrNames[t]=!0;break'],
+    // opcodeRemoveOtherAttrs
+    ['x.elAttrNames[x.el.attributes[t].name]||e.push(x.el.attributes[t].name)',
+      'x.elAttrNames[x.el.attributes[t].name]||x.el.attributes[t].name=="open"&&x.el.nodeName=="DETAILS"||e.push(x.el.attributes[t].name)'],
+    // opcodeSetText on an existing text node
+    ['else x.el.textContent=e;break}case c:', 'else x.el.nodeValue!==e&&(x.el.nodeValue=e);break}case c:'],
+    // opcodeSetInnerHTML (vg-html and static text): remember what was set, not what the parser made of it
+    ['x.el.innerHTML=(x.bufferedInnerHTML||"")+e,x.bufferedInnerHTML=null;break',
+      '{let h=(x.bufferedInnerHTML||"")+e;x.el.lpHTML!==h&&(x.el.innerHTML=h,x.el.lpHTML=h)}x.bufferedInnerHTML=null;break'],
+    // opcodeMoveToFirstChild: vugu now writes this element's children itself, so what inner HTML set is void
+    ['throw"must have current selection to use opcodeMoveToFirstChild";x.nextElMove="first_child";break',
+      'throw"must have current selection to use opcodeMoveToFirstChild";x.el.lpHTML=void 0;x.nextElMove="first_child";break'],
+  ];
+  window.lpVuguPatched = 0;
+  window.eval = function (src) {
+    if (typeof src === 'string' && src.includes('window.vuguRender=function')) {
+      window.eval = nativeEval;
+      let patched = src, n = 0;
+      for (const [from, to] of rewrites) {
+        if (patched.split(from).length === 2) { patched = patched.replace(from, to); n++; }
+      }
+      if (n === rewrites.length) {
+        src = patched;
+        window.lpVuguPatched = n;
+      } else {
+        console.warn(`lora-playground: vugu's renderer changed (${n}/${rewrites.length} rewrites apply); running it unpatched`);
+      }
+    }
+    return nativeEval(src);
+  };
+})();
+
 (function () {
   const DB = 'lora-playground', STORE = 'session', KEY = 'current';
 

@@ -5,8 +5,9 @@
 //	LP_URL=http://127.0.0.1:PORT/ node --test playground.test.mjs
 //
 // The tests share one browser profile and one page and run in order, like a
-// learner's session: load, check the parameter panel, train and pause, one
-// step, generate, merge, export, reload, bad import, good import, then a
+// learner's session: load, check the parameter panel, train and pause (with
+// the chart, its downloads, an open explanation and typing while training),
+// one step, generate, merge, export, reload, bad import, good import, then a
 // 10-second training run watched for long main-thread tasks. They find
 // elements only by the data-testid contract of issue 4.
 //
@@ -97,6 +98,24 @@ async function heatmapPixels() {
   );
 }
 
+// chartPixels summarises the loss chart canvas: its size, an FNV-1a hash of
+// its pixels, how many are not white, and how many are the first run's
+// colour (Okabe–Ito blue #0072b2, allowing for antialiasing).
+async function chartPixels() {
+  return page.evaluate(() => {
+    const c = document.querySelector('canvas[data-testid="loss-chart"]');
+    if (!c) return null;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let h = 0x811c9dc5, ink = 0, blue = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      h = Math.imul(h ^ d[i] ^ (d[i + 1] << 8) ^ (d[i + 2] << 16), 16777619) >>> 0;
+      if (!(d[i] > 250 && d[i + 1] > 250 && d[i + 2] > 250)) ink++;
+      if (Math.abs(d[i] - 0x00) < 40 && Math.abs(d[i + 1] - 0x72) < 40 && Math.abs(d[i + 2] - 0xb2) < 40) blue++;
+    }
+    return { w: c.width, h: c.height, hash: h, ink, blue };
+  });
+}
+
 async function heatmapsSettled() {
   // Two reads 300 ms apart that agree: the page has drawn the latest snapshot.
   return waitFor(
@@ -171,6 +190,12 @@ test('the page loads and is interactive quickly', async (t) => {
   metrics.trainerReadyMs = Math.round(await page.evaluate(() => performance.now()));
   assert.equal(await stepCount(), 0);
   assert.equal(await errorText(), '');
+  // ui-glue.js makes vugu write only what changed (see its comment); without
+  // it every render relays out the page and clears every canvas.
+  assert.equal(await page.evaluate(() => window.lpVuguPatched), 6, 'vugu\'s DOM writer is patched');
+  // The loss chart is one canvas, drawn (axes) before any training.
+  const chart = await waitFor(chartPixels, (p) => p && p.ink > 500, { timeout: 10000, message: 'the empty loss chart was not drawn' });
+  assert.equal(chart.w / chart.h, 2, 'the chart canvas keeps its 2:1 shape');
   await screenshot('loaded');
 });
 
@@ -196,16 +221,36 @@ let firstLoss, lastLoss, pixelsEarly, pixelsAfterTraining, stepsAfterTraining;
 
 test('training: steps grow past 20, the loss falls, the heatmaps change, pause stops', async (t) => {
   assert.equal(await byId('heatmap').count(), 0, 'no ΔW before the first step');
+  assert.equal(await text('val-loss-when'), 'every 50 steps', 'before any evaluation the readout says when to expect one');
+  // An explanation opened by the learner stays open while the page re-renders.
+  await page.locator('section.chart details summary').click();
+  const chartBefore = await chartPixels();
   await byId('train').click();
   await waitFor(() => byId('train').getAttribute('aria-pressed'), (v) => v === 'true', { timeout: 5000, message: 'play did not start' });
   // The first loss the page shows.
   firstLoss = Number.parseFloat(await waitFor(() => text('train-loss'), (v) => /^\d/.test(v), {
     timeout: 60000, interval: 50, message: 'no training loss shown',
   }));
+  // A fresh run's validation loss is measured before its first step, so the
+  // readout shows a number (and when it was measured) from the start.
+  const val0 = await waitFor(async () => [await text('val-loss'), await text('val-loss-when')],
+    ([v, w]) => /^\d/.test(v) && /^at step \d+$/.test(w), { timeout: 60000, message: 'no validation loss shown' });
+  t.diagnostic(`validation loss ${val0[0]} ${val0[1]}`);
   // The first heatmaps drawn.
   await waitFor(() => byId('heatmap').count(), (n) => n > 0, { timeout: 30000, message: 'no ΔW heatmap while training' });
   pixelsEarly = await heatmapPixels();
+  // Typing into a field while training keeps what is typed (renders used to
+  // put the old value back at every progress event).
+  await byId('prompt').click();
+  await page.keyboard.type('name[The Eagle]', { delay: 60 });
+  assert.equal(await byId('prompt').inputValue(), 'name[The Eagle]', 'typing while training');
   await waitFor(stepCount, (n) => n > 20, { timeout: 120000, interval: 250, message: 'step count never passed 20' });
+  assert.equal(await page.locator('section.chart details').evaluate((d) => d.open), true, 'the opened explanation stayed open');
+  // The chart follows training: drawn in the run's colour, and changing.
+  const chartTraining = await waitFor(chartPixels, (p) => p.hash !== chartBefore.hash && p.blue > 200, {
+    timeout: 10000, message: 'the loss chart did not draw the run',
+  });
+  metrics.chartWhileTraining = { ink: chartTraining.ink, blue: chartTraining.blue };
   await screenshot('training');
   stepsAfterTraining = await pause();
   lastLoss = Number.parseFloat(await text('train-loss'));
@@ -222,10 +267,26 @@ test('training: steps grow past 20, the loss falls, the heatmaps change, pause s
   const rows = parseCSV(fs.readFileSync(csvPath, 'utf8'));
   const losses = rows.filter((r) => r.split === 'train').map((r) => Number.parseFloat(r.loss)).filter(Number.isFinite);
   assert.ok(losses.length >= 20, `the CSV holds every step's loss (got ${losses.length} rows)`);
+  const val = rows.filter((r) => r.split === 'val');
+  assert.ok(val.length >= 1 && val[0].step === '0', `the first validation point is at step 0: ${JSON.stringify(val[0])}`);
+  metrics.valLossStep0 = Number.parseFloat(val[0].loss);
   const mean = (a) => a.reduce((s, x) => s + x, 0) / a.length;
   const head = mean(losses.slice(0, 5)), tail = mean(losses.slice(-5));
   metrics.csvLoss = { first5: +head.toFixed(4), last5: +tail.toFixed(4), points: losses.length };
   assert.ok(tail < head - 0.05, `mean loss of the last 5 steps (${tail.toFixed(3)}) should be below the first 5 (${head.toFixed(3)})`);
+
+  // The chart's downloads: SVG built on demand, PNG rasterised from it.
+  const [svgDl] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), byId('export-svg').click()]);
+  const svg = fs.readFileSync(await svgDl.path(), 'utf8');
+  assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.ok((svg.match(/<path /g) || []).length >= 2, 'the SVG has the run\'s curves');
+  assert.match(svg, /#0072b2/);
+  const [pngDl] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), byId('export-png').click()]);
+  const png = fs.readFileSync(await pngDl.path());
+  assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG', 'a PNG file');
+  assert.ok(png.length > 5000, `PNG of ${png.length} bytes`);
+  await pngDl.saveAs(path.join(ART, 'loss-chart.png'));
+  metrics.chartExports = { svgBytes: svg.length, pngBytes: png.length };
 
   // The heatmaps: one per adapted matrix (q and v in every layer), drawn
   // (not white), and different from the first ones drawn.
@@ -324,6 +385,9 @@ test('importing a corrupted file shows an error and keeps the run', async () => 
   await byId('import').setInputFiles({ name: 'corrupted.zip', mimeType: 'application/zip', buffer: bad });
   const err = await waitFor(errorText, (s) => s.length > 0, { timeout: 15000, message: 'no error for a corrupted archive' });
   metrics.corruptedImportError = err;
+  const status = await statusText();
+  assert.ok(!/importing/.test(status), `the status line still announces the import: "${status}"`);
+  assert.match(status, /import failed/);
   assert.equal(await stepCount(), n, 'the run keeps its step count');
   assert.equal(await page.locator('[data-testid="runs-table"] tbody tr').count(), runs, 'no run added or removed');
   const px = await heatmapPixels();

@@ -146,13 +146,13 @@ type App struct {
 	ValLoss float64 // latest validation loss, NaN before the first pass
 	TokPerS float64
 
-	Runs     []Run // oldest first; the current run is last
+	Runs []Run // oldest first; the current run is last
 	// References is results.json (runs measured natively with the CLI), nil
 	// when the site ships none.
 	References *References
-	nextRun  int
-	Deltas   []Delta
-	Selected string // Path of the enlarged ΔW, "" for none
+	nextRun    int
+	Deltas     []Delta
+	Selected   string // Path of the enlarged ΔW, "" for none
 
 	Draws DrawQueue // heatmaps waiting to be drawn after this render
 
@@ -387,10 +387,14 @@ func (a *App) Series() []viz.Series {
 	return s
 }
 
-// ChartSVG is the loss chart at the given size.
-func (a *App) ChartSVG(w, h int) string {
-	return viz.LossChartSVG(a.Series(), viz.ChartOptions{Width: w, Height: h, Smoothing: a.Smoothing, ShowRaw: a.ShowRaw})
+// chartOptions is how the loss chart is drawn, on the page and in exports.
+func (a *App) chartOptions() viz.ChartOptions {
+	return viz.ChartOptions{Width: ChartW, Height: ChartH, Smoothing: a.Smoothing, ShowRaw: a.ShowRaw}
 }
+
+// ChartSVG is the loss chart as SVG, built only when asked for (the page
+// draws it to a canvas).
+func (a *App) ChartSVG() string { return viz.LossChartSVG(a.Series(), a.chartOptions()) }
 
 // ExportCSV downloads every kept run's curves.
 func (a *App) ExportCSV() {
@@ -399,16 +403,13 @@ func (a *App) ExportCSV() {
 
 // ExportSVG downloads the loss chart as SVG.
 func (a *App) ExportSVG() {
-	a.H.Download("lora-playground-loss.svg", "image/svg+xml", []byte(a.ChartSVG(ChartW, ChartH)))
+	a.H.Download("lora-playground-loss.svg", "image/svg+xml", []byte(a.ChartSVG()))
 }
 
 // ExportPNG downloads the loss chart as PNG (rasterised by the browser).
 func (a *App) ExportPNG() {
-	a.H.DownloadPNGFromSVG("lora-playground-loss.png", a.ChartSVG(ChartW, ChartH), ChartW, ChartH)
+	a.H.DownloadPNGFromSVG("lora-playground-loss.png", a.ChartSVG(), ChartW, ChartH)
 }
-
-// Chart size in SVG user units; the page scales it to its column.
-const ChartW, ChartH = 640, 320
 
 // --- results from the worker -------------------------------------------
 

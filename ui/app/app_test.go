@@ -156,10 +156,10 @@ func TestMethodSwitchHidesLoRAControls(t *testing.T) {
 func TestRestartNotice(t *testing.T) {
 	a, c, sent, _ := newTestApp(state.Default())
 	a.StepOnce()
-	if len(*sent) != 2 || (*sent)[0].Type != protocol.TypeConfigure || (*sent)[1].Type != protocol.TypeStep {
-		t.Fatalf("first step sent %v", types(*sent))
+	if got := types(*sent); !slices.Equal(got, []string{"configure", "evaluate", "step"}) {
+		t.Fatalf("first step sent %v", got)
 	}
-	c.Handle(protocol.Message{V: 1, Re: (*sent)[1].ID, Type: protocol.TypeStep,
+	c.Handle(protocol.Message{V: 1, Re: (*sent)[2].ID, Type: protocol.TypeStep,
 		Progress: &protocol.Progress{Step: 1, Loss: 3.2, Points: []protocol.LossPoint{{Step: 1, Loss: 3.2}}}})
 	a.State.Rank = 4
 	a.Changed()
@@ -173,7 +173,7 @@ func TestRestartNotice(t *testing.T) {
 	n := len(*sentB)
 	b.State.Rank = 2
 	b.Changed()
-	if len(b.RestartNeeded()) != 0 || len(*sentB) != n+1 || (*sentB)[n].Type != protocol.TypeConfigure || (*sentB)[n].Config.Rank != 2 {
+	if len(b.RestartNeeded()) != 0 || len(*sentB) != n+2 || (*sentB)[n].Type != protocol.TypeConfigure || (*sentB)[n].Config.Rank != 2 {
 		t.Errorf("change at step 0 should reconfigure, sent %v", types((*sentB)[n:]))
 	}
 }
@@ -223,12 +223,15 @@ func inspectMsg(t *testing.T, module string) protocol.Message {
 func TestClientConversation(t *testing.T) {
 	a, c, sent, h := newTestApp(state.Default())
 	a.TogglePlay()
-	if got := types(*sent); !slices.Equal(got, []string{"configure", "play"}) {
+	if got := types(*sent); !slices.Equal(got, []string{"configure", "evaluate", "play"}) {
 		t.Fatalf("play sent %v", got)
 	}
 	cfg := (*sent)[0].Config
 	if cfg.Rank != 8 || cfg.Alpha != 16 || !slices.Equal(cfg.Targets, []string{"q_proj", "v_proj"}) || cfg.Steps != 2000 || cfg.Method != "lora" {
 		t.Errorf("configure carried %+v", cfg)
+	}
+	if (*sent)[1].Type != "evaluate" {
+		t.Errorf("a fresh run asks for its step-0 validation loss before play: sent %v", types(*sent))
 	}
 	for i, r := range *sent {
 		if r.V != protocol.Version || r.ID != i+1 {
@@ -308,7 +311,7 @@ func TestCustomTextSendsLoadDataAndToleratesTheEarlyConfigureError(t *testing.T)
 	}
 	a.Custom = "To be, or not to be, that is the question.\n"
 	a.TogglePlay()
-	if got := types(*sent); !slices.Equal(got, []string{"configure", "load_data", "play"}) {
+	if got := types(*sent); !slices.Equal(got, []string{"configure", "load_data", "evaluate", "play"}) {
 		t.Fatalf("sent %v", got)
 	}
 	ld := (*sent)[1]
@@ -366,8 +369,12 @@ func TestRunsAreKeptForComparison(t *testing.T) {
 	if strings.Count(html, "<tr class=") != MaxRuns {
 		t.Error("runs table should list every kept run")
 	}
-	if n := len(regexp.MustCompile(`<path[^>]*stroke-width="2"`).FindAllString(html, -1)); n != MaxRuns {
-		t.Error("chart should overlay every kept run")
+	// The page draws the chart to one canvas; the SVG export overlays every kept run.
+	if !regexp.MustCompile(`<canvas[^>]*data-testid="loss-chart"`).MatchString(html) || strings.Contains(html, "<path") {
+		t.Error("the loss chart should be a canvas, not inline SVG")
+	}
+	if n := len(regexp.MustCompile(`<path[^>]*stroke-width="2"`).FindAllString(a.ChartSVG(), -1)); n != MaxRuns {
+		t.Errorf("chart overlays %d runs, want every kept run (%d)", n, MaxRuns)
 	}
 	a.ExportCSV()
 }
@@ -413,5 +420,74 @@ func TestFormats(t *testing.T) {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)
 		}
+	}
+}
+
+func TestValidationLossFromStepZero(t *testing.T) {
+	a, c, sent, _ := newTestApp(state.Default())
+	a.Reset()
+	cfg := (*sent)[0]
+	if cfg.Config.EvalEvery != EvalEvery {
+		t.Errorf("configure carried eval_every %d, want %d (the readout names it)", cfg.Config.EvalEvery, EvalEvery)
+	}
+	if note := (&Root{App: a}).valNote(); note != "every 50 steps" {
+		t.Errorf("before any evaluation the readout says %q", note)
+	}
+	// A fresh run asks for the base model's validation loss right after configure, once.
+	c.Handle(protocol.Message{V: 1, Re: cfg.ID, Type: protocol.TypeConfigure, Status: &protocol.Status{Ready: true, TrainableParams: 4096}})
+	if got := types(*sent); !slices.Equal(got, []string{"configure", "evaluate"}) {
+		t.Fatalf("after ready: sent %v", got)
+	}
+	// A newer configure (a control moved before the first step) cancels it: no error shown, and the new run asks again.
+	evalID := (*sent)[1].ID
+	a.State.Rank = 4
+	a.Changed()
+	c.Handle(protocol.Message{V: 1, Re: evalID, Type: protocol.TypeError, Message: "evaluate: cancelled by configure"})
+	if a.Error != "" {
+		t.Errorf("a cancelled step-0 evaluation showed %q", a.Error)
+	}
+	if got := types(*sent); !slices.Equal(got, []string{"configure", "evaluate", "configure", "evaluate"}) {
+		t.Fatalf("the new run did not ask for its step-0 loss: sent %v", got)
+	}
+	cfg2, ev := (*sent)[2], (*sent)[3]
+	c.Handle(protocol.Message{V: 1, Re: cfg2.ID, Type: protocol.TypeConfigure, Status: &protocol.Status{Ready: true, TrainableParams: 2048}})
+	c.Handle(protocol.Message{V: 1, Re: ev.ID, Type: protocol.TypeEvaluate, Eval: &protocol.Eval{Step: 0, ValLoss: 3.1}})
+	if a.ValLoss != 3.1 || len(a.Current().Val) != 1 || a.Current().Val[0].Step != 0 {
+		t.Errorf("step-0 evaluation not recorded: val %v, points %v", a.ValLoss, a.Current().Val)
+	}
+	if note := (&Root{App: a}).valNote(); note != "at step 0" {
+		t.Errorf("readout note %q", note)
+	}
+	// Another idle status at step 0 (e.g. a pause before any step) does not ask again.
+	n := len(*sent)
+	c.Handle(protocol.Message{V: 1, Type: protocol.TypeStatus, Status: &protocol.Status{Ready: true}})
+	if countType((*sent)[n:], "evaluate") != 0 {
+		t.Error("asked twice for the same run's step-0 loss")
+	}
+	if html := render(t, a); !strings.Contains(html, "at step 0") {
+		t.Error("the readout does not say when the validation loss was measured")
+	}
+}
+
+func TestFailedRequestsDoNotLeaveAStaleStatus(t *testing.T) {
+	a, c, sent, _ := newTestApp(state.Default())
+	a.Reset()
+	a.Import("corrupted.zip", []byte("PK junk"))
+	if !strings.Contains(a.Status, "importing corrupted.zip") {
+		t.Fatalf("status while importing: %q", a.Status)
+	}
+	imp := (*sent)[len(*sent)-1]
+	c.Handle(protocol.Message{V: 1, Re: imp.ID, Type: protocol.TypeError, Message: "import: peft: not a readable zip archive"})
+	if strings.Contains(a.Status, "importing") || !strings.Contains(a.Status, "import failed") {
+		t.Errorf("status after a failed import: %q", a.Status)
+	}
+	if !strings.Contains(a.Error, "not a readable zip") {
+		t.Errorf("error after a failed import: %q", a.Error)
+	}
+	a.Export()
+	exp := (*sent)[len(*sent)-1]
+	c.Handle(protocol.Message{V: 1, Re: exp.ID, Type: protocol.TypeError, Message: "export: no adapter"})
+	if strings.Contains(a.Status, "packing") {
+		t.Errorf("status after a failed export: %q", a.Status)
 	}
 }

@@ -25,6 +25,8 @@ type Client struct {
 	pending   map[int]string // request id → type, for replies
 	custom    map[int]bool   // configure requests whose "no data yet" error is expected
 	inspectID int            // in-flight inspect, 0 if none
+	evals     map[int]bool   // step-0 evaluate requests in flight
+	evalRun   int            // the last run (Run.ID) whose step-0 evaluation was asked for
 	saveID    int            // in-flight save_state, 0 if none
 	lastSave  time.Time
 	now       func() time.Time
@@ -40,7 +42,7 @@ const SaveEvery = 5 * time.Second
 
 // NewClient returns a client that sends requests with post.
 func NewClient(a *App, post func(protocol.Request)) *Client {
-	return &Client{App: a, post: post, pending: map[int]string{}, custom: map[int]bool{}, now: time.Now}
+	return &Client{App: a, post: post, pending: map[int]string{}, custom: map[int]bool{}, evals: map[int]bool{}, now: time.Now}
 }
 
 func (c *Client) send(r protocol.Request) int {
@@ -51,6 +53,11 @@ func (c *Client) send(r protocol.Request) int {
 	return r.ID
 }
 
+// EvalEvery is how often (in steps) the worker measures validation loss
+// while training. Each pass holds training for a few steps' time, so it is
+// not every step; the readout says when the shown value was measured.
+const EvalEvery = 50
+
 // RunConfig converts the page's configuration to the protocol's.
 func RunConfig(s state.State) protocol.RunConfig {
 	return protocol.RunConfig{
@@ -58,7 +65,25 @@ func RunConfig(s state.State) protocol.RunConfig {
 		Rank: s.Rank, Alpha: s.Alpha, RSLoRA: s.RSLoRA, Dropout: s.Dropout,
 		Targets: append([]string(nil), s.Targets...),
 		LR:      s.LR, Batch: s.Batch, Seed: s.Seed, Steps: s.Steps,
+		EvalEvery: EvalEvery,
 	}
+}
+
+// evaluateStart asks, once per run, for the validation loss before the
+// first step: the base model's loss on the task, where every curve starts.
+// Sent right after configure (so before any play), it is the first thing
+// the worker does with the new run: training waits for one evaluation
+// (8 batches of the validation rows, ~0.2 s for nano), and the learner sees
+// a validation loss from step 0 instead of a dash until step EvalEvery.
+// It is not sent once the run has trained, and a newer configure cancels
+// it (that error is expected and not shown).
+func (c *Client) evaluateStart() {
+	cur := c.App.Current()
+	if cur == nil || c.evalRun == cur.ID || len(cur.Val) > 0 || c.App.Steps != 0 {
+		return
+	}
+	c.evalRun = cur.ID
+	c.evals[c.send(protocol.Request{Type: protocol.TypeEvaluate})] = true
 }
 
 // Start configures a fresh run. For the learner's own text, configure
@@ -75,6 +100,7 @@ func (c *Client) Start(cfg state.State, custom string) {
 		}
 		c.send(protocol.Request{Type: protocol.TypeLoadData, Task: protocol.CustomTask, FileName: name, Data: []byte(custom)})
 	}
+	c.evaluateStart()
 }
 
 func looksLikeJSONL(s string) bool {
@@ -148,6 +174,12 @@ func (c *Client) Handle(m protocol.Message) {
 		if m.Re == c.saveID {
 			c.saveID = 0
 		}
+		if c.evals[m.Re] {
+			delete(c.evals, m.Re)
+			if m.Type == protocol.TypeError {
+				return // cancelled by a newer configure, which asked again
+			}
+		}
 	}
 	switch m.Type {
 	case protocol.TypeReady:
@@ -161,9 +193,10 @@ func (c *Client) Handle(m protocol.Message) {
 			a.Sample.Busy = false
 		}
 		a.OnError(m.Message)
+		c.failed(reqType)
 	case protocol.TypeProgress:
 		c.progress(m.Progress)
-	case protocol.TypeEval:
+	case protocol.TypeEval, protocol.TypeEvaluate:
 		if e := m.Eval; e != nil {
 			acc := math.NaN()
 			if e.Metric != "" {
@@ -255,6 +288,25 @@ func (c *Client) progress(p *protocol.Progress) {
 	}
 }
 
+// failed puts the status line right after a request failed: it must not
+// go on announcing work that has ended ("importing x.zip…"). The error
+// itself is shown on its own line.
+func (c *Client) failed(reqType string) {
+	a := c.App
+	switch reqType {
+	case protocol.TypeImport:
+		a.Status = "import failed: the run is as it was"
+	case protocol.TypeExport:
+		a.Status = "export failed"
+	case protocol.TypeMerge:
+		a.Status = "merge failed: the adapters are as they were"
+	case protocol.TypeConfigure, protocol.TypeLoadData:
+		a.Status = "could not start the run"
+	case protocol.TypeRestoreState:
+		a.Status = "could not restore the saved run"
+	}
+}
+
 // status applies the worker's view of the session.
 func (c *Client) status(s *protocol.Status) {
 	if s == nil {
@@ -269,6 +321,7 @@ func (c *Client) status(s *protocol.Status) {
 	// back (not running) while the play sent after it is still queued.
 	if s.Ready && s.Step == 0 && !s.Running {
 		a.OnReady(int64(s.TrainableParams))
+		c.evaluateStart()
 	}
 	if d := s.Data; d != nil && d.Unknown != "" {
 		a.Status = "characters outside the model's vocabulary (trained as <unk>): " + d.Unknown
@@ -294,6 +347,7 @@ func (c *Client) imported(s *protocol.Status) {
 	a.startRunImported()
 	a.Status = fmt.Sprintf("imported a LoRA adapter: r=%d, α=%g, %d target modules", rc.Rank, rc.Alpha, len(rc.Targets))
 	c.Snapshot()
+	c.evaluateStart()
 }
 
 // history replaces the current run's curves with the worker's record.

@@ -14,6 +14,8 @@ import (
 // shared colour scale so layers can be compared by eye.
 type HeatmapGrid struct {
 	App *App
+
+	absMax float32
 }
 
 // Rendered draws this build's heatmaps (see DrawQueue).
@@ -51,12 +53,16 @@ func shortModule(path string) string {
 }
 
 // scale is the shared ± end of the colour scale: the largest |ΔW| anywhere.
-func (c *HeatmapGrid) scale() float32 {
+// It is computed once per build (Compute), not once per map.
+func (c *HeatmapGrid) scale() float32 { return c.absMax }
+
+// Compute runs before each build.
+func (c *HeatmapGrid) Compute(ctx vugu.ComputeCtx) {
 	var m float32
 	for _, d := range c.App.Deltas {
 		m = max(m, viz.AbsMax(d.DW))
 	}
-	return m
+	c.absMax = m
 }
 
 func (c *HeatmapGrid) legendMin() string { return fmt.Sprintf("−%.2g", c.scale()) }

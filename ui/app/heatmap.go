@@ -30,11 +30,17 @@ type Heatmap struct {
 	jsBuf js.Value
 }
 
-// setCanvas is called when the DOM element is created; a new element
-// starts blank, so it must be drawn whatever was drawn before.
+// setCanvas receives the canvas on every render (vugu calls vg-js-create
+// handlers each time, not only when the element is created). A different
+// element starts blank, and so does every canvas after a render when
+// renders rewrite canvas sizes (see canvasesKept): then it must be drawn
+// whatever was drawn before. Otherwise it keeps its pixels, and draw
+// skips it until the matrix changes.
 func (c *Heatmap) setCanvas(v js.Value) {
+	if needsRedraw(c.canvas, v) {
+		c.drawn.version = -1
+	}
 	c.canvas = v
-	c.drawn.version = -1
 }
 
 // DrawQueue collects the heatmaps of one build so they can be drawn after

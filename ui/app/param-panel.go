@@ -2,6 +2,9 @@ package app
 
 import (
 	"fmt"
+	"sync"
+
+	"github.com/vugu/vugu"
 
 	"github.com/lora-playground/lora-playground/core/params"
 	"github.com/lora-playground/lora-playground/ui/state"
@@ -12,37 +15,50 @@ import (
 // CLI and tests check against the paper).
 type ParamPanel struct {
 	App *App
+
+	// The counts of the last configuration seen (Compute), so a build asks
+	// the calculator once, not once per figure, and a render caused by
+	// training progress not at all.
+	key      string
+	n, g3    params.Count
+	countErr error
 }
 
-func (c *ParamPanel) local() params.Count {
-	n, _ := c.count()
-	return n
-}
-
-func (c *ParamPanel) count() (params.Count, error) {
-	a, ok := c.App.Archs[c.App.State.Model]
-	if !ok {
-		return params.Count{}, fmt.Errorf("loading %s's shape…", c.App.State.Model)
+// Compute runs before each build.
+func (c *ParamPanel) Compute(ctx vugu.ComputeCtx) {
+	s := c.App.State
+	_, known := c.App.Archs[s.Model]
+	key := fmt.Sprint(s.Model, known, s.Method, s.Rank, s.Targets)
+	if key == c.key {
+		return
 	}
-	return Count(a, c.App.State)
+	c.key = key
+	if !known {
+		c.n, c.countErr = params.Count{}, fmt.Errorf("loading %s's shape…", s.Model)
+	} else {
+		c.n, c.countErr = Count(c.App.Archs[s.Model], s)
+	}
+	c.g3, _ = GPT3(s)
 }
+
+func (c *ParamPanel) local() params.Count { return c.n }
 
 func (c *ParamPanel) err() string {
-	if _, err := c.count(); err != nil {
-		return err.Error()
+	if c.countErr != nil {
+		return c.countErr.Error()
 	}
 	return ""
 }
 
-func (c *ParamPanel) gpt3() params.Count {
-	n, _ := GPT3(c.App.State)
-	return n
-}
+func (c *ParamPanel) gpt3() params.Count { return c.g3 }
 
-func (c *ParamPanel) gpt3full() params.Count {
+// gpt3FullCount is fine-tuning every weight of GPT-3, for comparison.
+var gpt3FullCount = sync.OnceValue(func() params.Count {
 	n, _ := GPT3(state.State{Method: state.Full})
 	return n
-}
+})
+
+func (c *ParamPanel) gpt3full() params.Count { return gpt3FullCount() }
 
 func (c *ParamPanel) share() string {
 	n := c.local()

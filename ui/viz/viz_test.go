@@ -2,6 +2,7 @@ package viz
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -201,5 +202,117 @@ func TestNumericalRankAndSpectrum(t *testing.T) {
 	}
 	if s := SpectrumSVG([]float32{0, 0}, 1, 100, 60); strings.Contains(s, "NaN") || strings.Contains(s, "Inf") {
 		t.Errorf("all-zero spectrum: %s", s)
+	}
+}
+
+// recorder keeps the texts and paths a chart paints.
+type recorder struct {
+	texts []recText
+	paths []string
+	dots  int
+}
+
+type recText struct {
+	x, y float64
+	s    string
+	t    TextStyle
+}
+
+func (r *recorder) Rect(x, y, w, h float64, fill string)  {}
+func (r *recorder) Line(x1, y1, x2, y2 float64, s Stroke) {}
+func (r *recorder) Path(d string, s Stroke)               { r.paths = append(r.paths, d) }
+func (r *recorder) Dot(cx, cy, rad float64, fill string)  { r.dots++ }
+func (r *recorder) Text(x, y float64, s string, t TextStyle) {
+	r.texts = append(r.texts, recText{x, y, s, t})
+}
+
+// axisLabels are the x tick labels (centred under the plot) and the y tick
+// labels (right-aligned left of it).
+func (r *recorder) axisLabels() (xs, ys []recText) {
+	for _, t := range r.texts {
+		switch {
+		case t.t.Anchor == "middle" && !t.t.Vertical && t.s != "step":
+			xs = append(xs, t)
+		case t.t.Anchor == "end" && t.t.Middle && t.x < 60:
+			ys = append(ys, t)
+		}
+	}
+	return xs, ys
+}
+
+func TestEmptyChartLabelsDoNotOverlap(t *testing.T) {
+	for _, runs := range [][]Series{nil, {{Label: "#1", Train: []Point{{1, 2.5}}}}} {
+		var r recorder
+		PaintLossChart(&r, runs, ChartOptions{Width: 640, Height: 320})
+		xs, ys := r.axisLabels()
+		if len(xs) < 2 || len(ys) < 2 {
+			t.Fatalf("axis labels x %v y %v", xs, ys)
+		}
+		// Steps are whole numbers: every x label is an integer, at its own place,
+		// at least a label's width (~3 characters of 11px) from the next.
+		for i, l := range xs {
+			if _, err := strconv.Atoi(l.s); err != nil {
+				t.Errorf("x tick %q is not a whole step", l.s)
+			}
+			if i > 0 && l.x-xs[i-1].x < 20 {
+				t.Errorf("x labels %q and %q are %.1f apart", xs[i-1].s, l.s, l.x-xs[i-1].x)
+			}
+		}
+		for i := 1; i < len(ys); i++ {
+			if math.Abs(ys[i].y-ys[i-1].y) < 12 {
+				t.Errorf("y labels %q and %q are %.1f apart", ys[i-1].s, ys[i].s, math.Abs(ys[i].y-ys[i-1].y))
+			}
+		}
+		// The corner: the y axis's lowest label and the x axis's first must not share a box.
+		lowY, firstX := ys[0], xs[0]
+		if math.Abs(lowY.y-firstX.y) < 11 && math.Abs(lowY.x-firstX.x) < 12 {
+			t.Errorf("corner labels overlap: %+v %+v", lowY, firstX)
+		}
+	}
+}
+
+func TestPathIsBoundedAndKeepsSpikes(t *testing.T) {
+	const n = 100000
+	pts := make([]Point, n)
+	for i := range pts {
+		pts[i] = Point{Step: i + 1, Loss: 2}
+	}
+	pts[n/2].Loss = 5 // one spike
+	var r recorder
+	PaintLossChart(&r, []Series{{Label: "long", Train: pts}}, ChartOptions{Width: 640, Height: 320})
+	if len(r.paths) != 1 {
+		t.Fatalf("%d paths, want the smoothed curve only", len(r.paths))
+	}
+	d := r.paths[0]
+	if len(d) > 640*4*16 {
+		t.Errorf("path of %d points is %d bytes: not reduced to the chart's width", n, len(d))
+	}
+	// the spike is the top of the y range: some vertex must sit at the plot's top (y=12)
+	var raw recorder
+	PaintLossChart(&raw, []Series{{Label: "long", Train: pts}}, ChartOptions{Width: 640, Height: 320, Smoothing: 0})
+	if !strings.Contains(raw.paths[0], " 12.0") {
+		t.Errorf("the spike was lost: no vertex at the top of the plot")
+	}
+	if allocs := testing.AllocsPerRun(3, func() {
+		PaintLossChart(&recorder{}, []Series{{Label: "long", Train: pts}}, ChartOptions{Width: 640, Height: 320, Smoothing: 0.6, ShowRaw: true})
+	}); allocs > 200 {
+		t.Errorf("painting allocates %v times", allocs)
+	}
+}
+
+func TestSVGAndPainterAgree(t *testing.T) {
+	runs := []Series{{Label: "a", Train: []Point{{1, 3}, {2, 2}}, Val: []Point{{2, 2.5}}}}
+	var r recorder
+	o := ChartOptions{Width: 400, Height: 200, Smoothing: 0.5, ShowRaw: true}
+	PaintLossChart(&r, runs, o)
+	svg := LossChartSVG(runs, o)
+	if got := strings.Count(svg, "<path"); got != len(r.paths) {
+		t.Errorf("SVG has %d paths, painter got %d", got, len(r.paths))
+	}
+	if got := strings.Count(svg, "<text"); got != len(r.texts) {
+		t.Errorf("SVG has %d texts, painter got %d", got, len(r.texts))
+	}
+	if got := strings.Count(svg, "<circle"); got != r.dots {
+		t.Errorf("SVG has %d dots, painter got %d", got, r.dots)
 	}
 }
