@@ -491,3 +491,20 @@ func TestFailedRequestsDoNotLeaveAStaleStatus(t *testing.T) {
 		t.Errorf("status after a failed export: %q", a.Status)
 	}
 }
+
+func TestSamplePromptSuggestedByTheTaskUnlessTheLearnerTyped(t *testing.T) {
+	a, c, _, _ := newTestApp(state.Default())
+	c.status(&protocol.Status{Data: &protocol.DataInfo{SamplePrompt: "name[Aromi] food[Thai]\n"}})
+	if a.Sample.Prompt != "name[Aromi] food[Thai]\n" {
+		t.Fatalf("prompt %q, want the task's suggestion", a.Sample.Prompt)
+	}
+	c.status(&protocol.Status{Data: &protocol.DataInfo{SamplePrompt: "reverse: light ="}})
+	if a.Sample.Prompt != "reverse: light =" {
+		t.Fatalf("a new task's suggestion did not replace the old one: %q", a.Sample.Prompt)
+	}
+	a.Sample.Prompt = "my own words"
+	c.status(&protocol.Status{Data: &protocol.DataInfo{SamplePrompt: "Upon the hill "}})
+	if a.Sample.Prompt != "my own words" {
+		t.Fatalf("the learner's prompt was overwritten: %q", a.Sample.Prompt)
+	}
+}

@@ -30,6 +30,7 @@ type Client struct {
 	saveID    int            // in-flight save_state, 0 if none
 	lastSave  time.Time
 	now       func() time.Time
+	suggested string // the last sample prompt taken from the task; replaced when the task changes
 
 	// Save is called with the worker's saved state to persist it (IndexedDB
 	// in the browser). It may be nil.
@@ -325,6 +326,11 @@ func (c *Client) status(s *protocol.Status) {
 	}
 	if d := s.Data; d != nil && d.Unknown != "" {
 		a.Status = "characters outside the model's vocabulary (trained as <unk>): " + d.Unknown
+	}
+	// Offer a prompt in the task's format, unless the learner wrote their own.
+	if d := s.Data; d != nil && d.SamplePrompt != "" && (a.Sample.Prompt == "" || a.Sample.Prompt == c.suggested) {
+		a.Sample.Prompt = d.SamplePrompt
+		c.suggested = d.SamplePrompt
 	}
 }
 

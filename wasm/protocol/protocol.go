@@ -192,6 +192,10 @@ type DataInfo struct {
 	// EvalRows and ValRows: rows evaluated out of one validation pass.
 	EvalRows int `json:"eval_rows"`
 	ValRows  int `json:"val_rows"`
+	// SamplePrompt is a prompt in the task's own format for the samples
+	// panel: the first validation example's prompt, or the opening words of
+	// the validation text.
+	SamplePrompt string `json:"sample_prompt,omitempty"`
 }
 
 // LossPoint is one training step's loss.

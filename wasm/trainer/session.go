@@ -472,6 +472,26 @@ func customData(fileName string, b []byte) (*dataset, error) {
 	return d, nil
 }
 
+// samplePrompt suggests a prompt that shows what the task teaches: the
+// first validation prompt (a meaning representation, a word to reverse), or
+// for text the first few words of the validation text, cut at a space.
+func samplePrompt(kind data.Kind, val []data.Example) string {
+	if len(val) == 0 {
+		return ""
+	}
+	if kind == data.KindPromptCompletion {
+		return val[0].Prompt
+	}
+	t := val[0].Completion
+	if len(t) > 24 {
+		t = t[:24]
+		if i := strings.LastIndexByte(t, ' '); i > 0 {
+			t = t[:i+1]
+		}
+	}
+	return t
+}
+
 func mib(n int) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
 
 // configure validates cfg, loads what it needs and starts a fresh run.
@@ -652,7 +672,7 @@ func (s *Session) Status() *protocol.Status {
 		st.Ready, st.Step, st.Running, st.Merged = true, r.tr.StepsTaken(), s.training(), r.work.Merged
 		info := &protocol.DataInfo{Task: d.task, FileName: d.fileName, Kind: string(d.kind), Metric: d.metric,
 			TrainExamples: len(d.train), ValExamples: len(d.val), TrainTokens: r.trainTokens, ValTokens: r.valTokens,
-			Truncated: r.truncated, EvalRows: r.evalRows, ValRows: r.valRows}
+			Truncated: r.truncated, EvalRows: r.evalRows, ValRows: r.valRows, SamplePrompt: samplePrompt(d.kind, d.val)}
 		if r.unknown.Count > 0 {
 			info.Unknown = r.unknown.String()
 		}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lora-playground/lora-playground/core/data"
 	"github.com/lora-playground/lora-playground/core/model"
 	"github.com/lora-playground/lora-playground/core/peft"
 	"github.com/lora-playground/lora-playground/core/tokenizer"
@@ -803,5 +804,19 @@ func TestStepEvaluatesOnlyEveryEvalEvery(t *testing.T) {
 	}
 	if e := count(3); len(e) != 1 || e[0] != 6 {
 		t.Errorf("steps 4..6 evaluated at %v, want [6]", e)
+	}
+}
+
+func TestSamplePromptFollowsTheTaskFormat(t *testing.T) {
+	pc := []data.Example{{Prompt: "reverse: light =", Completion: " thgil"}}
+	if got := samplePrompt(data.KindPromptCompletion, pc); got != "reverse: light =" {
+		t.Errorf("prompt/completion: %q", got)
+	}
+	text := []data.Example{{Completion: "Upon the hill the shepherd sings alone\n"}}
+	if got := samplePrompt(data.KindText, text); got != "Upon the hill the " {
+		t.Errorf("text: %q, want the opening words cut at a space", got)
+	}
+	if samplePrompt(data.KindText, nil) != "" {
+		t.Error("no validation data should suggest nothing")
 	}
 }
