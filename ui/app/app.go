@@ -138,6 +138,7 @@ type App struct {
 	Archs         map[string]params.Arch // model name → shape, from models/<name>/config.json
 	Custom        string                 // "your own text"
 	appliedCustom string                 // the text the current run trains on
+	Unknown       string                 // the run's characters outside the vocabulary, as the worker reports them
 
 	Started bool // a run exists in the worker
 	Playing bool
@@ -264,6 +265,7 @@ func (a *App) startRun() {
 	a.Started, a.Playing, a.Steps = true, false, 0
 	a.Loss, a.ValLoss, a.TokPerS = math.NaN(), math.NaN(), 0
 	a.Deltas, a.Selected, a.Merged = nil, "", nil
+	a.Unknown = ""
 	a.Sample.Base, a.Sample.Adapted = "", ""
 	a.Status = "loading " + a.Applied.Model + " and " + a.Applied.Task + "…"
 	a.T.Start(a.Applied, a.Custom)

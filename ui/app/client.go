@@ -326,6 +326,7 @@ func (c *Client) status(s *protocol.Status) {
 	}
 	if d := s.Data; d != nil && d.Unknown != "" {
 		a.Status = "characters outside the model's vocabulary (trained as <unk>): " + d.Unknown
+		a.Unknown = d.Unknown // the status line is overwritten by the first progress
 	}
 	// Offer a prompt in the task's format, unless the learner wrote their own.
 	if d := s.Data; d != nil && d.SamplePrompt != "" && (a.Sample.Prompt == "" || a.Sample.Prompt == c.suggested) {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/lora-playground/lora-playground/ui/state"
+	"github.com/lora-playground/lora-playground/wasm/protocol"
 	"github.com/vugu/vugu"
 )
 
@@ -75,7 +76,19 @@ func (c *Controls) toggleHide(name string, e vugu.DOMEvent) {
 	})
 }
 
+func (c *Controls) unknownText() string {
+	return "Outside the model's vocabulary, trained as <unk>: " + c.App.Unknown
+}
+
 func (c *Controls) setCustom(text string) {
+	// The worker refuses more than MaxCustomBytes, but only after the run
+	// was restarted; refusing here keeps the current run and text.
+	if len(text) > protocol.MaxCustomBytes {
+		c.App.Error = fmt.Sprintf("that text is %.1f MB; your own text may be at most %.1f MB (paste or upload a shorter extract). The previous text and run are kept.",
+			float64(len(text))/(1<<20), float64(protocol.MaxCustomBytes)/(1<<20))
+		return
+	}
+	c.App.Error = ""
 	c.App.Custom = text
 	c.App.CustomChanged()
 }
@@ -84,8 +97,7 @@ func (c *Controls) setCustom(text string) {
 func (c *Controls) upload(e vugu.DOMEvent) {
 	if c.App.H != nil {
 		c.App.H.ReadFile(e.JSEventTarget(), func(name string, data []byte) {
-			c.App.Custom = string(data)
-			c.App.CustomChanged()
+			c.setCustom(string(data))
 		})
 	}
 }
