@@ -241,6 +241,12 @@ test('training: steps grow past 20, the loss falls, the heatmaps change, pause s
   pixelsEarly = await heatmapPixels();
   // Typing into a field while training keeps what is typed (renders used to
   // put the old value back at every progress event).
+  // The samples panel starts with a prompt in the task's own format (the
+  // first validation meaning representation); clear it, then type.
+  const suggested = await waitFor(() => byId('prompt').inputValue(), (v) => v.startsWith('name['),
+    { timeout: 30000, message: 'no sample prompt in the task\'s format was suggested' });
+  t.diagnostic(`suggested prompt ${JSON.stringify(suggested)}`);
+  await byId('prompt').fill('');
   await byId('prompt').click();
   await page.keyboard.type('name[The Eagle]', { delay: 60 });
   assert.equal(await byId('prompt').inputValue(), 'name[The Eagle]', 'typing while training');
