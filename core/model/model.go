@@ -323,13 +323,7 @@ func (m *Model) Merge() error {
 	if m.Merged {
 		return fmt.Errorf("model: adapters are already merged")
 	}
-	var scratch []float32
-	m.EachAdapter(func(l, mod int, a *lora.Adapter) {
-		if len(scratch) < a.Out*a.In {
-			scratch = make([]float32, a.Out*a.In)
-		}
-		a.Merge(m.W.Blocks[l].Lin[mod].W, scratch)
-	})
+	m.eachDelta((*lora.Adapter).Merge)
 	m.Merged = true
 	return nil
 }
@@ -339,13 +333,19 @@ func (m *Model) Unmerge() error {
 	if !m.Merged {
 		return fmt.Errorf("model: adapters are not merged")
 	}
+	m.eachDelta((*lora.Adapter).Unmerge)
+	m.Merged = false
+	return nil
+}
+
+// eachDelta applies op (Merge or Unmerge) to every adapter and the weight it
+// adapts, sharing one scratch buffer for ΔW.
+func (m *Model) eachDelta(op func(a *lora.Adapter, w, scratch []float32)) {
 	var scratch []float32
 	m.EachAdapter(func(l, mod int, a *lora.Adapter) {
 		if len(scratch) < a.Out*a.In {
 			scratch = make([]float32, a.Out*a.In)
 		}
-		a.Unmerge(m.W.Blocks[l].Lin[mod].W, scratch)
+		op(a, m.W.Blocks[l].Lin[mod].W, scratch)
 	})
-	m.Merged = false
-	return nil
 }
