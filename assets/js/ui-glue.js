@@ -141,6 +141,14 @@
       if (!res.ok) throw new Error(url + ': ' + res.status + ' ' + res.statusText);
       return res.text();
     },
+    // fetch for the edge API (ui/app share.go): resolves to {status, body:
+    // Uint8Array} for any HTTP answer, rejects only when none came.
+    async fetchBytes(method, url, contentType, body) {
+      const init = { method, cache: 'no-store' };
+      if (body) { init.body = body; init.headers = { 'Content-Type': contentType }; }
+      const res = await fetch(url, init);
+      return { status: res.status, body: new Uint8Array(await res.arrayBuffer()) };
+    },
     download,
     // Rasterise an SVG string at twice its size for a crisp PNG.
     downloadPNG(name, svg, w, h) {

@@ -7,7 +7,8 @@
 // The tests share one browser profile and one page and run in order, like a
 // learner's session: load, check the parameter panel, train and pause (with
 // the chart, its downloads, an open explanation and typing while training),
-// one step, generate, merge, export, reload, bad import, good import, then a
+// one step, generate, merge, export, Share without the edge, reload, bad
+// import, good import, then a
 // 10-second training run watched for long main-thread tasks. They find
 // elements only by the data-testid contract of issue 4.
 //
@@ -362,6 +363,21 @@ test('export downloads a PEFT archive', async () => {
   const s = b.toString('latin1');
   assert.ok(s.includes('adapter_config.json') && s.includes('adapter_model.safetensors'), 'PEFT file names inside');
   metrics.exportBytes = b.length;
+});
+
+test('served without the edge, Share explains that sharing needs it', async () => {
+  let downloads = 0;
+  const count = () => downloads++;
+  page.on('download', count);
+  await byId('share').click();
+  const msg = await waitFor(() => text('share-message'), (m) => m.includes('./build.sh edge'),
+    { timeout: 10000, message: 'the Share button should say that sharing needs the edge' });
+  assert.match(msg, /needs the edge/);
+  assert.equal(await byId('share-link').count(), 0, 'no link without the edge');
+  assert.equal(await errorText(), '', 'not an error: an explanation');
+  page.off('download', count);
+  assert.equal(downloads, 0, 'Share does not download');
+  await screenshot('share-needs-edge');
 });
 
 test('a reload restores the run at the same step', async () => {

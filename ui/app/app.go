@@ -167,6 +167,11 @@ type App struct {
 
 	T Trainer
 	H Host
+	// Net reaches the edge API for sharing; nil where there is none.
+	Net Net
+
+	Shared  ShareView
+	sharing bool // the export in flight is for Share, not a download
 
 	now func() time.Time
 	t0  time.Time // when the current run last started playing
@@ -348,6 +353,7 @@ func (a *App) Generate() {
 	}
 	a.Sample.Busy = true
 	a.T.Sample(a.Sample.Prompt, a.Sample.Seed, a.Sample.Tokens)
+	a.serverSample()
 }
 
 // Merge asks the worker to fold ΔW into W and measure the difference.
@@ -533,6 +539,12 @@ func (a *App) Export() {
 
 // OnExported downloads the archive the worker packed.
 func (a *App) OnExported(name string, data []byte) {
+	if a.sharing && a.Net != nil {
+		a.sharing = false
+		a.Status = fmt.Sprintf("packed %s (%s) for sharing", name, Bytes(int64(len(data))))
+		a.upload(data)
+		return
+	}
 	a.Status = fmt.Sprintf("exported %s (%s)", name, Bytes(int64(len(data))))
 	a.H.Download(name, "application/zip", data)
 }

@@ -299,6 +299,9 @@ func (c *Client) failed(reqType string) {
 		a.Status = "import failed: the run is as it was"
 	case protocol.TypeExport:
 		a.Status = "export failed"
+		if a.sharing {
+			a.shareFailed("could not pack the adapter to share it")
+		}
 	case protocol.TypeMerge:
 		a.Status = "merge failed: the adapters are as they were"
 	case protocol.TypeConfigure, protocol.TypeLoadData:

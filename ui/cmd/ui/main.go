@@ -35,6 +35,7 @@ func main() {
 	h := &host{ee: ee, glue: glue}
 	a := app.New(s, nil, h)
 	a.Problems = problems
+	a.Net = h
 
 	// The worker starts after the first render (startWorker): compiling
 	// trainer.wasm competes for the CPU with this page's own start, and the
@@ -94,6 +95,10 @@ func main() {
 		glue.Call("save", string(a.SavePage()), bytesToJS(workerState))
 	}
 	restoreSession(a, client, glue, problems)
+	// A link made by Share names an adapter on the edge: fetch and import it.
+	if id := app.AdapterFromHash(js.Global().Get("location").Get("hash").String()); id != "" {
+		a.LoadShared(id)
+	}
 	loadCatalogue(a, ee, glue)
 	listen(a, ee)
 
@@ -342,6 +347,34 @@ func (h *host) ReadFile(target vjs.Value, done func(name string, data []byte)) {
 		js.CopyBytesToGo(b, js.Global().Get("Uint8Array").New(buf))
 		done(name, b)
 	}()
+}
+
+// Fetch implements app.Net with the page's fetch (lpGlue.fetchBytes).
+func (h *host) Fetch(method, url, contentType string, body []byte, done func(status int, body []byte, err error)) {
+	var b any = js.Null()
+	if body != nil {
+		b = bytesToJS(body)
+	}
+	p := h.glue.Call("fetchBytes", method, url, contentType, b)
+	go func() {
+		res, err := await(p)
+		status, data := 0, []byte(nil)
+		if err == nil {
+			status = res.Get("status").Int()
+			u8 := res.Get("body")
+			data = make([]byte, u8.Get("byteLength").Int())
+			js.CopyBytesToGo(data, u8)
+		}
+		h.ee.Lock()
+		defer h.ee.UnlockRender()
+		done(status, data, err)
+	}()
+}
+
+// PageURL is the page's address without its fragment.
+func (h *host) PageURL() string {
+	l := js.Global().Get("location")
+	return l.Get("origin").String() + l.Get("pathname").String() + l.Get("search").String()
 }
 
 func bytesToJS(b []byte) js.Value {
