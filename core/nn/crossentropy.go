@@ -1,10 +1,6 @@
 package nn
 
-import (
-	"math"
-
-	"github.com/lora-playground/lora-playground/core/kernels"
-)
+import "math"
 
 // CrossEntropyForward turns logits into probabilities and returns the
 // weighted mean negative log-likelihood of the targets, in nats per token:
@@ -19,24 +15,9 @@ import (
 // rounding.
 func CrossEntropyForward(probs, logits []float32, targets []int32, weights []float32, N, V int) (loss float64, weightSum float64) {
 	for n := 0; n < N; n++ {
-		l := logits[n*V : (n+1)*V]
 		p := probs[n*V : (n+1)*V]
-		maxv := l[0]
-		for _, x := range l[1:] {
-			if x > maxv {
-				maxv = x
-			}
-		}
-		var sum float32
-		for i, x := range l {
-			e := kernels.Exp32(x - maxv)
-			p[i] = e
-			sum += e
-		}
-		inv := 1 / sum
-		for i := range p {
-			p[i] *= inv
-		}
+		copy(p, logits[n*V:(n+1)*V])
+		softmaxInPlace(p)
 		if w := weights[n]; w != 0 {
 			pt := float64(p[targets[n]])
 			loss += float64(w) * -math.Log(math.Max(pt, 1e-30))
