@@ -1,0 +1,81 @@
+package train
+
+import (
+	"testing"
+
+	"github.com/lora-playground/lora-playground/core/data"
+	"github.com/lora-playground/lora-playground/core/lora"
+)
+
+// TestStepDoesNotAllocate holds a whole training step — batch, forward,
+// backward, clipping, AdamW — to zero heap allocations once the buffers
+// exist, for each method and with LoRA dropout on. Garbage made per step
+// would make the Go runtime collect during training (a pause in the
+// browser) and grow wasm memory, which never shrinks.
+func TestStepDoesNotAllocate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  func() Config
+	}{
+		{"lora", func() Config { return testConfig(MethodLoRA) }},
+		{"lora-qv-dropout", func() Config {
+			c := testConfig(MethodLoRA)
+			c.LoRA = lora.Config{Rank: 8, Alpha: 16, Dropout: 0.1, Targets: []string{"q_proj", "v_proj"}}
+			return c
+		}},
+		{"full", func() Config { return testConfig(MethodFull) }},
+		{"bias", func() Config { return testConfig(MethodBias) }},
+		{"none", func() Config { return testConfig(MethodNone) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, _ := samplers(t, corpus(), 32)
+			tr, err := New(tinyModel(t), tc.cfg(), ts, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tr.Run(2, 0); err != nil { // first steps size the buffers
+				t.Fatal(err)
+			}
+			var stepErr error
+			allocs := testing.AllocsPerRun(5, func() {
+				if _, err := tr.Step(); err != nil {
+					stepErr = err
+				}
+			})
+			if stepErr != nil {
+				t.Fatal(stepErr)
+			}
+			if allocs != 0 {
+				t.Errorf("%s: %v allocations per step, want 0", tc.name, allocs)
+			}
+		})
+	}
+}
+
+// TestPromptCompletionStepDoesNotAllocate is the same for a task's
+// prompt/completion batches (padding and loss masks).
+func TestPromptCompletionStepDoesNotAllocate(t *testing.T) {
+	var ex []data.Example
+	for i := 0; i < 40; i++ {
+		ex = append(ex, data.Example{Prompt: "reverse: light =", Completion: " thgil"})
+	}
+	m := tinyModel(t)
+	tok, err := m.Config.NewTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := data.NewSampler(data.KindPromptCompletion, ex, tok, 32, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := New(m, testConfig(MethodLoRA), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(2, 0); err != nil {
+		t.Fatal(err)
+	}
+	if allocs := testing.AllocsPerRun(5, func() { tr.Step() }); allocs != 0 {
+		t.Errorf("%v allocations per step, want 0", allocs)
+	}
+}
