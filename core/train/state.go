@@ -14,8 +14,8 @@ import (
 // saves to IndexedDB and what pretraining checkpoints hold. Frozen weights
 // are not part of it: they come from the base model.
 //
-// Resuming is bit-exact for runs without dropout: batches are replayed from
-// the seed, and dropout masks are not.
+// Resuming is bit-exact: batches are replayed from the seed, and dropout
+// masks are a function of (seed, step, row, position), not of a stream.
 func (t *Trainer) State() ([]byte, error) {
 	f := &safetensors.File{Metadata: map[string]string{
 		"step":   strconv.Itoa(t.step),

@@ -138,10 +138,18 @@ type Trainer struct {
 	trainData *data.Sampler
 	valData   *data.Sampler
 	batch     *data.Batch
-	dropout   *rand.Rand
+	dropout   *rand.Rand     // over drop; nil without dropout
+	drop      *dropoutSource // keys each mask element by (step, row, position)
 	tensors   []gradTensor
 	step      int
 	halted    error
+
+	// Data-parallel training (shard.go).
+	shards     []Shard
+	shardIndex []int // each shard's index in the SetShards slice
+	shardErrs  []*ShardError
+	dead       []int
+	flat       []float32 // the parameters sent to the shards
 }
 
 // New prepares m for training with cfg on the given samplers (val may be nil).
@@ -154,10 +162,9 @@ func New(m *model.Model, cfg Config, trainData, valData *data.Sampler) (*Trainer
 		return nil, errors.New("train: the model's adapters are merged; unmerge before training")
 	}
 	t := &Trainer{Model: m, Cfg: cfg, trainData: trainData, valData: valData,
-		acts:    model.NewActivations(m.Config, cfg.Batch, cfg.SeqLen),
-		opt:     NewAdamW(),
-		batch:   data.NewBatch(cfg.Batch, cfg.SeqLen),
-		dropout: rand.New(rand.NewPCG(cfg.Seed, 0x64726f70)),
+		acts:  model.NewActivations(m.Config, cfg.Batch, cfg.SeqLen),
+		opt:   NewAdamW(),
+		batch: data.NewBatch(cfg.Batch, cfg.SeqLen),
 	}
 	keep := func(model.Param) bool { return false }
 	switch cfg.Method {
@@ -173,6 +180,7 @@ func New(m *model.Model, cfg Config, trainData, valData *data.Sampler) (*Trainer
 	if cfg.Method != MethodLoRA {
 		m.Adapters = nil
 	}
+	t.drop, t.dropout = newDropout(m, cfg.Seed)
 	m.G = model.NewWeights(m.Config, keep)
 	grads := m.G.Params(m.Config)
 	for i, p := range m.W.Params(m.Config) {
@@ -218,8 +226,7 @@ func (t *Trainer) Step() (StepResult, error) {
 	cfg := t.Cfg
 	b := t.batch
 	t.trainData.Next(b)
-	m := t.Model
-	loss, err := m.Forward(t.acts, b.Inputs, b.Targets, b.Weights, b.B, b.T, t.dropout)
+	loss, err := t.batchGradient()
 	if err != nil {
 		return StepResult{}, err
 	}
@@ -230,30 +237,10 @@ func (t *Trainer) Step() (StepResult, error) {
 		return res, t.halted
 	}
 	if len(t.tensors) > 0 {
-		for _, g := range t.tensors {
-			clear(g.grad)
-		}
-		m.Backward(t.acts, b.Inputs, b.Targets, b.Weights)
-		var sq float64
-		for _, g := range t.tensors {
-			for _, v := range g.grad {
-				sq += float64(v) * float64(v)
-			}
-		}
-		res.GradNorm = math.Sqrt(sq)
-		if math.IsNaN(res.GradNorm) || math.IsInf(res.GradNorm, 0) {
-			t.halted = &NonFiniteError{Step: t.step + 1, What: "gradient norm", Value: res.GradNorm}
+		if err := t.applyGradient(&res); err != nil {
+			t.halted = err
 			return res, t.halted
 		}
-		if cfg.GradClip > 0 && res.GradNorm > cfg.GradClip {
-			s := float32(cfg.GradClip / res.GradNorm)
-			for _, g := range t.tensors {
-				for i := range g.grad {
-					g.grad[i] *= s
-				}
-			}
-		}
-		t.opt.Step(res.LR, cfg.WeightDecay)
 	}
 	t.step++
 	if d := time.Since(start).Seconds(); d > 0 {
