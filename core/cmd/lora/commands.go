@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lora-playground/lora-playground/core/data"
+	"github.com/lora-playground/lora-playground/core/memory"
 	"github.com/lora-playground/lora-playground/core/model"
 	"github.com/lora-playground/lora-playground/core/params"
 	"github.com/lora-playground/lora-playground/core/sample"
@@ -336,12 +337,13 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	el := time.Since(start)
+	mem := memory.Read() // after the run: wasm linear memory is then its peak
 	msPerStep := el.Seconds() * 1000 / float64(*steps)
 	tokPerSec := float64(*steps**batch*m.Config.NCtx) / el.Seconds()
 	rep := map[string]any{
 		"runtime": runtimeName(), "method": string(method), "rank": lcfg.Rank, "targets": lcfg.Targets,
 		"batch": *batch, "seq": m.Config.NCtx, "params": m.W.NumParams(m.Config), "trainable": tr.TrainableParams(),
-		"steps": *steps, "ms_per_step": msPerStep, "tokens_per_sec": tokPerSec,
+		"steps": *steps, "ms_per_step": msPerStep, "tokens_per_sec": tokPerSec, "memory": mem,
 	}
 	if method != train.MethodLoRA {
 		delete(rep, "rank")
@@ -350,5 +352,6 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	return emit(stdout, *asJSON, rep, func() {
 		fmt.Fprintf(stdout, "%s %s: %.1f ms/step, %.0f tokens/s (batch %d × %d, %d params, %d trainable)\n",
 			runtimeName(), method, msPerStep, tokPerSec, *batch, m.Config.NCtx, m.W.NumParams(m.Config), tr.TrainableParams())
+		printMemory(stdout, mem)
 	})
 }
