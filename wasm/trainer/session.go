@@ -28,7 +28,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/lora-playground/lora-playground/core/data"
 	"github.com/lora-playground/lora-playground/core/lora"
@@ -608,24 +607,10 @@ func (s *Session) newRun(b *baseModel, c protocol.RunConfig, d *dataset, pattern
 }
 
 // autoSeqLen chooses the sequence length when the config leaves it to the
-// worker. Running text uses the model's whole context. Prompt/completion
-// rows are padded to T+1 tokens, and padding costs as much compute as text,
-// so T is the longest example (prompt + completion + "\n", one token per
-// character) rounded up to a multiple of 8, at most the context: the
-// reverse task's rows are about 30 characters, so it trains on T = 32
-// rather than 128, four times less work per step for the same loss.
+// worker (data.AutoSeqLen: the whole context for text, the longest example
+// rounded up to 8 for prompt/completion).
 func autoSeqLen(d *dataset, nCtx int) int {
-	if d.kind == data.KindText {
-		return nCtx
-	}
-	longest := 0
-	for _, split := range [][]data.Example{d.train, d.val} {
-		for _, e := range split {
-			longest = max(longest, utf8.RuneCountInString(e.Prompt)+utf8.RuneCountInString(e.Completion)+1)
-		}
-	}
-	T := (longest - 1 + 7) / 8 * 8
-	return max(8, min(T, nCtx))
+	return data.AutoSeqLen(d.kind, nCtx, d.train, d.val)
 }
 
 // evalSubset is the fixed start of the validation split used for the loss:
