@@ -4,7 +4,7 @@
 #   ./build.sh          build the static site into dist/ and the native CLI into bin/
 #   ./build.sh serve    build, then serve dist/ on http://127.0.0.1:8080
 #   ./build.sh test     vet, native tests, js/wasm tests under node, fuzz smoke, CLI smoke,
-#                       browser end-to-end tests (headless Chromium)
+#                       the TensorFlow.js cross-check (bench/), browser end-to-end tests (headless Chromium)
 #   ./build.sh test-browser   only the browser end-to-end tests
 #   ./build.sh bench    training speed: native (go test -bench and lora bench) and js/wasm under node
 #   ./build.sh edge     build, then run the site and its API under wrangler dev on http://127.0.0.1:8787
@@ -153,6 +153,7 @@ cmd_test() {
 	"$smoke/lora" train --model models-tiny/nano --data assets/datasets/reverse --steps 5 --out "$smoke/adapter" --quiet
 	"$smoke/lora" generate --model models-tiny/nano --adapter "$smoke/adapter" --merged --prompt "reverse: light =" --tokens 8
 	rm -rf "$smoke"
+	tfjs_crosscheck
 	log "the training worker under node (real worker.js + trainer.wasm)"
 	build_site
 	node wasm/trainer/node_test.mjs dist/
@@ -160,6 +161,17 @@ cmd_test() {
 	browser_test --built
 	wasm/edge/dev.sh test # wrangler dev: live API tests, no process left behind, upload size
 	log "all tests passed"
+}
+
+# tfjs_crosscheck runs bench/crosscheck.test.mjs: TensorFlow.js (wasm backend,
+# from bench/package-lock.json) repeats our LoRA steps on fixtures that
+# `go run ./bench/fixture` writes, and must match our losses, gradient norms
+# and adapters to float32 accuracy (see bench/README.md).
+tfjs_crosscheck() {
+	need_node
+	log "cross-check against TensorFlow.js: npm ci in bench/, then the same LoRA steps in tfjs"
+	(cd bench && npm ci --no-audit --no-fund --loglevel=error)
+	node --test bench/crosscheck.test.mjs
 }
 
 # browser_test builds the site, serves it with cmd/serve on a free loopback
