@@ -7,6 +7,7 @@
 //	lora merge    --model DIR --adapter DIR --out DIR
 //	lora params   --preset gpt3-175b|gpt2-medium|... | --model DIR  [--method lora --rank R --targets q_proj,v_proj]
 //	lora bench    [--method lora] [--steps N]
+//	lora experiment targets|ranks --base nano --task e2e --steps N
 //
 // Every subcommand takes --json to print one JSON object on stdout for
 // scripts. Progress goes to stderr. A bad flag or file prints one line on
@@ -40,6 +41,7 @@ var commands = []command{
 	{"merge", "fold an adapter into the base weights and save the merged model", cmdMerge},
 	{"params", "trainable/total parameters and memory for a method on a model or preset", cmdParams},
 	{"bench", "training speed on the reference configuration", cmdBench},
+	{"experiment", "the paper's Table 5 (targets: which weights) or Table 6 (ranks: rank sweep) on one task and seed", cmdExperiment},
 }
 
 func main() {
