@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -58,9 +59,9 @@ type Result struct {
 	Label           string   `json:"label"`
 	TrainableParams int      `json:"trainable_params"`
 	Steps           int      `json:"steps"`
-	TrainLoss       float64  `json:"train_loss"`    // the last step's training loss (NaN for the frozen base)
-	ValLoss         float64  `json:"val_loss"`      // after the last step
-	BestValLoss     float64  `json:"best_val_loss"` // lowest of every measurement
+	TrainLoss       Loss     `json:"train_loss"`    // the last step's training loss (NaN for the frozen base)
+	ValLoss         Loss     `json:"val_loss"`      // after the last step
+	BestValLoss     Loss     `json:"best_val_loss"` // lowest of every measurement
 	Accuracy        *float64 `json:"accuracy,omitempty"`
 	WallSeconds     float64  `json:"wall_seconds"` // training and evaluation
 	TokensPerSec    float64  `json:"tokens_per_sec"`
@@ -68,6 +69,33 @@ type Result struct {
 	// experiment goes on with the next run.
 	Error string `json:"error,omitempty"`
 }
+
+// Loss is a loss in nats per counted token; NaN means not measured, and is
+// written to JSON as null (JSON has no NaN).
+type Loss float64
+
+// MarshalJSON writes l, or null for NaN and ±Inf.
+func (l Loss) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(l))
+}
+
+// UnmarshalJSON reads a number, or null as NaN.
+func (l *Loss) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*l = Loss(math.NaN())
+		return nil
+	}
+	var f float64
+	err := json.Unmarshal(b, &f)
+	*l = Loss(f)
+	return err
+}
+
+// NaN reports whether l was not measured.
+func (l Loss) NaN() bool { return math.IsNaN(float64(l)) }
 
 // Progress is where a Runner is.
 type Progress struct {
@@ -77,8 +105,8 @@ type Progress struct {
 	Phase    string // "train", "eval" (loss), "accuracy" or "done"
 	Step     int    // steps taken in the run in progress
 	Steps    int    // steps per run
-	Loss     float64
-	Finished int // runs with a Result
+	Loss     Loss // the last training step's
+	Finished int  // runs with a Result
 }
 
 // Runner trains the runs of an experiment one after another, a bounded
@@ -109,6 +137,8 @@ type Runner struct {
 	sum, w   float64
 	right    int
 }
+
+var nan = Loss(math.NaN())
 
 // phases
 const (
@@ -223,7 +253,7 @@ func (x *Runner) startRun() error {
 		return nil
 	}
 	r := x.runs[x.idx]
-	x.res = Result{Run: r, Label: r.Label(), TrainLoss: math.NaN(), ValLoss: math.NaN(), BestValLoss: math.NaN()}
+	x.res = Result{Run: r, Label: r.Label(), TrainLoss: nan, ValLoss: nan, BestValLoss: nan}
 	x.start, x.trainDur, x.tokens = time.Now(), 0, 0
 	// The same seed for every run: the same batches in the same order.
 	ts, _, err := data.NewSampler(x.data.Kind, x.data.Train, x.tok, x.cfg.SeqLen, x.cfg.Seed)
@@ -262,7 +292,7 @@ func (x *Runner) finishRun(errText string) {
 	if err := x.startRun(); err != nil {
 		// Configurations were validated up front; what is left is a
 		// failure to build one run, reported as that run's result.
-		x.res = Result{Run: x.runs[x.idx], Label: x.runs[x.idx].Label(), TrainLoss: math.NaN(), ValLoss: math.NaN(), BestValLoss: math.NaN(), Error: err.Error()}
+		x.res = Result{Run: x.runs[x.idx], Label: x.runs[x.idx].Label(), TrainLoss: nan, ValLoss: nan, BestValLoss: nan, Error: err.Error()}
 		x.results = append(x.results, x.res)
 		x.idx++
 		if x.idx < len(x.runs) {
@@ -286,7 +316,7 @@ func (x *Runner) unit() {
 			return
 		}
 		x.tokens += s.Tokens
-		x.res.TrainLoss = s.Loss
+		x.res.TrainLoss = Loss(s.Loss)
 		n := x.tr.StepsTaken()
 		switch {
 		case n >= x.cfg.Steps:
@@ -311,12 +341,12 @@ func (x *Runner) unit() {
 		if x.next < len(x.evalBatches) {
 			return
 		}
-		loss := math.NaN()
+		loss := nan
 		if x.w > 0 {
-			loss = x.sum / x.w
+			loss = Loss(x.sum / x.w)
 		}
 		x.res.ValLoss = loss
-		if math.IsNaN(x.res.BestValLoss) || loss < x.res.BestValLoss {
+		if x.res.BestValLoss.NaN() || loss < x.res.BestValLoss {
 			x.res.BestValLoss = loss
 		}
 		switch {

@@ -1,7 +1,6 @@
 package experiment
 
 import (
-	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -67,7 +66,7 @@ func toyRuns(t *testing.T, m *model.Model) []Run {
 // same compares everything but the wall-clock figures.
 func same(a, b Result) bool {
 	a.WallSeconds, b.WallSeconds, a.TokensPerSec, b.TokensPerSec = 0, 0, 0, 0
-	eq := func(x, y float64) bool { return x == y || (math.IsNaN(x) && math.IsNaN(y)) }
+	eq := func(x, y Loss) bool { return x == y || (x.NaN() && y.NaN()) }
 	accEq := (a.Accuracy == nil) == (b.Accuracy == nil) && (a.Accuracy == nil || *a.Accuracy == *b.Accuracy)
 	return a.Label == b.Label && a.TrainableParams == b.TrainableParams && a.Steps == b.Steps && a.Error == b.Error &&
 		eq(a.TrainLoss, b.TrainLoss) && eq(a.ValLoss, b.ValLoss) && eq(a.BestValLoss, b.BestValLoss) && accEq
@@ -98,7 +97,7 @@ func TestRunnerDeterministic(t *testing.T) {
 			t.Errorf("run %d differs:\n%+v\n%+v", i, all[0][i], all[1][i])
 		}
 		r := all[0][i]
-		if r.Error != "" || math.IsNaN(r.ValLoss) || r.Accuracy == nil || r.BestValLoss > r.ValLoss {
+		if r.Error != "" || r.ValLoss.NaN() || r.Accuracy == nil || r.BestValLoss > r.ValLoss {
 			t.Errorf("%s: %+v", r.Label, r)
 		}
 	}

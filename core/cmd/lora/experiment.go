@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -189,8 +188,8 @@ func splitList(s string) []string {
 	return out
 }
 
-func fmtLoss(v float64) string {
-	if math.IsNaN(v) {
+func fmtLoss(v experiment.Loss) string {
+	if v.NaN() {
 		return "–"
 	}
 	return fmt.Sprintf("%.4f", v)

@@ -58,6 +58,9 @@ func TestExperimentTargetsAndRanks(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("ranks exited %d: %s", code, stderr)
 	}
+	if code, js, stderr := runCLI(t, "experiment", "ranks", "--base", modelDir, "--task", task, "--steps", "1", "--batch", "2", "--ranks", "1", "--json"); code != 0 || !strings.Contains(js, `"train_loss": null`) {
+		t.Errorf("ranks --json with the frozen base: exit %d, %s%s", code, stderr, js)
+	}
 	for _, want := range []string{"| W_q,W_v r=1 | 1 | 256 |", "32 (full rank)", "| full fine-tuning |", "| frozen base |", "73.4"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, stdout)
