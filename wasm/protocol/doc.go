@@ -98,6 +98,9 @@
 //	              they name and continues the run at the saved step. Reply
 //	              "restore_state" with status and history.
 //	status        Reply "status" with status.
+//	experiment_start, experiment_cancel
+//	              The paper's Table 5 and Table 6 as an experiment of many
+//	              runs, in a worker of its own; see experiment.go.
 //
 // # Messages (worker → UI)
 //

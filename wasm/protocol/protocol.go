@@ -70,7 +70,8 @@ const (
 // RequestTypes lists every request type.
 var RequestTypes = []string{TypeConfigure, TypeLoadData, TypePlay, TypePause, TypeStep, TypeReset,
 	TypeEvaluate, TypeSample, TypeMerge, TypeUnmerge, TypeExport, TypeImport, TypeSnapshot,
-	TypeInspect, TypeSaveState, TypeRestoreState, TypeStatus}
+	TypeInspect, TypeSaveState, TypeRestoreState, TypeStatus,
+	TypeExperimentStart, TypeExperimentCancel}
 
 // CustomTask is the task name of the learner's own text.
 const CustomTask = "custom"
@@ -116,6 +117,8 @@ type Request struct {
 
 	Module string `json:"module,omitempty"` // inspect
 
+	Experiment *ExperimentSpec `json:"experiment,omitempty"` // experiment_start (experiment.go)
+
 	// Data is the binary payload: the custom dataset (load_data), the
 	// archive (import) or the saved state (restore_state). It travels as
 	// the envelope's ArrayBuffer, not in the JSON.
@@ -140,6 +143,8 @@ type Message struct {
 	Snapshot *Snapshot `json:"snapshot,omitempty"`
 	Inspect  *Inspect  `json:"inspect,omitempty"`
 	Saved    *Saved    `json:"saved,omitempty"`
+
+	Experiment *ExperimentStatus `json:"experiment,omitempty"` // experiment_* (experiment.go)
 
 	// Data is the binary payload: the archive (export), the saved state
 	// (save_state) or packed float32 tensors (snapshot, inspect).

@@ -35,6 +35,8 @@ func requests() []Request {
 		{ID: 16, Type: TypeSaveState},
 		{ID: 17, Type: TypeRestoreState, Data: []byte{0, 1, 2, 255}},
 		{ID: 18, Type: TypeStatus},
+		{ID: 19, Type: TypeExperimentStart, Experiment: sampleExperiment()},
+		{ID: 20, Type: TypeExperimentCancel},
 	}
 }
 

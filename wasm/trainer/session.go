@@ -135,6 +135,8 @@ type Session struct {
 	job       *evalJob
 	lastSnap  time.Time
 	halted    string
+	exp       *experimentJob // experiment.go
+	expTurn   bool           // alternates experiment and training slices
 
 	// SnapshotEvery is the least time between snapshot events while
 	// training (protocol.SnapshotInterval; tests may change it).
@@ -150,7 +152,7 @@ func NewSession(f Fetcher) *Session {
 }
 
 // Busy reports whether Tick has work to do: training or an evaluation.
-func (s *Session) Busy() bool { return s.job != nil || s.training() }
+func (s *Session) Busy() bool { return s.job != nil || s.training() || s.exp != nil }
 
 func (s *Session) training() bool { return s.run != nil && (s.playing || s.stepsLeft > 0) }
 
@@ -286,6 +288,8 @@ func (s *Session) handle(req protocol.Request) ([]protocol.Message, error) {
 		return s.saveState(id)
 	case protocol.TypeRestoreState:
 		return s.restoreState(id, req.Data)
+	case protocol.TypeExperimentStart, protocol.TypeExperimentCancel:
+		return s.experimentRequest(id, req)
 	}
 	return nil, fmt.Errorf("unknown request type %q; the worker understands %s", req.Type, strings.Join(protocol.RequestTypes, ", "))
 }
@@ -691,6 +695,12 @@ func (s *Session) Tick() (out []protocol.Message) {
 			out = []protocol.Message{s.internalError(0, p)}
 		}
 	}()
+	if s.exp != nil {
+		s.expTurn = !s.expTurn
+		if s.expTurn || (s.job == nil && !s.training()) {
+			return s.experimentSlice()
+		}
+	}
 	if s.job != nil {
 		return s.evalSlice()
 	}
