@@ -243,6 +243,14 @@ cmd_bench() {
 		best_simd=$(awk -v a="$best_simd" -v b="$simd_tps" 'BEGIN { print (b > a ? b : a) }')
 	done
 	awk -v g="$best_go" -v s="$best_simd" 'BEGIN { printf "  best:    pure Go %6.0f tokens/s   SIMD %6.0f tokens/s   ×%.2f\n", g, s, s / g }'
+	log "js/wasm under node: SIMD128 build, speed, memory and the profile of one step"
+	"${exec[@]}" bin/lora-simd.wasm bench
+	log "js/wasm under node: peak wasm memory, LoRA vs full fine-tuning (separate processes, SIMD128 build)"
+	# Linear memory never shrinks, so its size after the run is the peak.
+	local lin_lora lin_full
+	lin_lora=$("${exec[@]}" bin/lora-simd.wasm bench --method lora --steps 3 --warmup-steps 1 --profile-steps 0 --json | sed -n 's/.*"linear_bytes": *\([0-9]*\).*/\1/p')
+	lin_full=$("${exec[@]}" bin/lora-simd.wasm bench --method full --steps 3 --warmup-steps 1 --profile-steps 0 --json | sed -n 's/.*"linear_bytes": *\([0-9]*\).*/\1/p')
+	awk -v l="$lin_lora" -v f="$lin_full" 'BEGIN { printf "  LoRA %.1f MiB   full %.1f MiB   LoRA/full %.0f%% (target ≤ 60%%)\n", l / 1048576, f / 1048576, 100 * l / f }'
 }
 
 case "${1:-build}" in

@@ -3,8 +3,10 @@ package model
 import (
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"github.com/lora-playground/lora-playground/core/nn"
+	"github.com/lora-playground/lora-playground/core/profile"
 )
 
 // layerActs are the activations of one block kept for the backward pass.
@@ -85,7 +87,9 @@ func (m *Model) linearForward(out, in []float32, l, mod, N int, rng *rand.Rand) 
 	nn.LinearForward(out[:N*o], in[:N*i], lin.W, lin.B, N, i, o)
 	if m.Adapters != nil && !m.Merged {
 		if ad := m.Adapters[l][mod]; ad != nil {
+			t0 := profile.Begin()
 			ad.Forward(out, in, N, rng != nil, rng)
+			profile.End(profile.LoRA, t0)
 		}
 	}
 }
@@ -108,12 +112,15 @@ func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float
 	}
 	a.B, a.T = B, T
 	w := m.W
+	var tp time.Duration // profile brackets
 	nn.EncoderForward(a.resid[0], inputs, w.WTE, w.WPE, B, T, C)
 	for l := range w.Blocks {
 		blk := &w.Blocks[l]
 		la := &a.layers[l]
 		x := a.resid[l][:N*C]
+		tp = profile.Begin()
 		nn.LayerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, x, blk.Ln1W, blk.Ln1B, N, C)
+		profile.End(profile.LayerNorm, tp)
 		m.linearForward(la.q, la.ln1, l, ModQ, N, rng)
 		m.linearForward(la.k, la.ln1, l, ModK, N, rng)
 		m.linearForward(la.v, la.ln1, l, ModV, N, rng)
@@ -123,16 +130,22 @@ func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float
 		for i := range res2 {
 			res2[i] = x[i] + a.branch[i]
 		}
+		tp = profile.Begin()
 		nn.LayerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, res2, blk.Ln2W, blk.Ln2B, N, C)
+		profile.End(profile.LayerNorm, tp)
 		m.linearForward(la.up, la.ln2, l, ModUp, N, rng)
+		tp = profile.Begin()
 		nn.GeluForward(la.gelu[:N*4*C], la.up[:N*4*C])
+		profile.End(profile.GELU, tp)
 		m.linearForward(a.branch, la.gelu, l, ModDown, N, rng)
 		next := a.resid[l+1][:N*C]
 		for i := range next {
 			next[i] = res2[i] + a.branch[i]
 		}
 	}
+	tp = profile.Begin()
 	nn.LayerNormForward(a.lnf, a.lnfMean, a.lnfRstd, a.resid[c.NLayer], w.LnFW, w.LnFB, N, C)
+	profile.End(profile.LayerNorm, tp)
 	nn.LinearForward(a.Logits, a.lnf, w.WTE, nil, N, C, V) // tied head: logits = lnf·wteᵀ
 	if targets == nil {
 		return 0, nil
@@ -142,7 +155,9 @@ func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float
 			return 0, fmt.Errorf("model: target id %d at position %d is outside the vocabulary (size %d)", id, i, V)
 		}
 	}
+	tp = profile.Begin()
 	loss, a.weightSum = nn.CrossEntropyForward(a.Probs, a.Logits, targets, weights, N, V)
+	profile.End(profile.CrossEntropy, tp)
 	return loss, nil
 }
 
@@ -155,14 +170,19 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 	B, T := a.B, a.T
 	N := B * T
 	w, g := m.W, m.G
+	var tp time.Duration // profile brackets
 
+	tp = profile.Begin()
 	nn.CrossEntropyBackward(a.dlogits, a.Probs, targets, weights, a.weightSum, N, V)
+	profile.End(profile.CrossEntropy, tp)
 	dres := a.dres[:N*C]
 	dln := a.dln[:N*C]
 	clear(dln)
 	nn.LinearBackward(dln, g.WTE, nil, a.dlogits, a.lnf, w.WTE, N, C, V)
 	clear(dres)
+	tp = profile.Begin()
 	nn.LayerNormBackward(dres, g.LnFW, g.LnFB, dln, a.resid[c.NLayer], w.LnFW, a.lnfMean, a.lnfRstd, N, C)
+	profile.End(profile.LayerNorm, tp)
 
 	embeddingsTrained := g.WTE != nil || g.WPE != nil
 	for l := c.NLayer - 1; l >= 0; l-- {
@@ -175,10 +195,14 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 		m.linearBackward(dgelu, dres, la.gelu, l, ModDown, N)
 		dup := a.dup[:N*4*C]
 		clear(dup)
+		tp = profile.Begin()
 		nn.GeluBackward(dup, la.up[:N*4*C], dgelu)
+		profile.End(profile.GELU, tp)
 		clear(dln)
 		m.linearBackward(dln, dup, la.ln2, l, ModUp, N)
+		tp = profile.Begin()
 		nn.LayerNormBackward(dres, gb.Ln2W, gb.Ln2B, dln, la.res2, blk.Ln2W, la.ln2Mean, la.ln2Rstd, N, C)
+		profile.End(profile.LayerNorm, tp)
 
 		// Attention branch: res2 = resid[l] + o(attn(q,k,v of ln1(resid[l]))).
 		datty := a.datty[:N*C]
@@ -202,7 +226,9 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 		m.linearBackward(dlnIn, dk, la.ln1, l, ModK, N)
 		m.linearBackward(dlnIn, dv, la.ln1, l, ModV, N)
 		if needInput {
+			tp = profile.Begin()
 			nn.LayerNormBackward(dres, gb.Ln1W, gb.Ln1B, dln, a.resid[l], blk.Ln1W, la.ln1Mean, la.ln1Rstd, N, C)
+			profile.End(profile.LayerNorm, tp)
 		}
 	}
 	nn.EncoderBackward(g.WTE, g.WPE, dres, inputs, B, T, C)
@@ -215,7 +241,9 @@ func (m *Model) linearBackward(dinp, dout, inp []float32, l, mod, N int) {
 	nn.LinearBackward(dinp, glin.W, glin.B, dout[:N*o], inp[:N*i], lin.W, N, i, o)
 	if m.Adapters != nil && !m.Merged {
 		if ad := m.Adapters[l][mod]; ad != nil {
+			t0 := profile.Begin()
 			ad.Backward(dinp, dout[:N*o], N)
+			profile.End(profile.LoRA, t0)
 		}
 	}
 }

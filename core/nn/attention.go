@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/lora-playground/lora-playground/core/kernels"
+	"github.com/lora-playground/lora-playground/core/profile"
 )
 
 // AttentionForward is causal multi-head self-attention on already projected
@@ -24,17 +25,29 @@ func AttentionForward(out, att, q, k, v []float32, B, T, C, NH int) {
 }
 
 // attentionForwardLoops is AttentionForward row by row, for scalar code.
+// Each head makes three passes over its rows: the scaled scores of every
+// row, the softmax of every row, then the weighted sums of values. These
+// are CausalSoftmaxRow's operations in its order, so the weights are the
+// decoder's to the bit; the passes only let the profile time the softmax
+// apart from the products.
 func attentionForwardLoops(out, att, q, k, v []float32, B, T, C, NH int) {
 	hs := C / NH
+	scale := float32(1 / math.Sqrt(float64(hs)))
 	for b := 0; b < B; b++ {
 		for h := 0; h < NH; h++ {
+			p := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
+			t0 := profile.Begin()
 			for t := 0; t < T; t++ {
 				qt := q[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
-				row := att[((b*NH+h)*T+t)*T : ((b*NH+h)*T+t+1)*T]
-				CausalSoftmaxRow(row[:t+1], qt, k[b*T*C:], C, h*hs)
-				for t2 := t + 1; t2 < T; t2++ {
-					row[t2] = 0
-				}
+				causalScores(p[t*T:t*T+t+1], qt, k[b*T*C:], C, h*hs, scale)
+			}
+			t1 := profile.Begin()
+			profile.End(profile.Attention, t0)
+			softmaxCausalRows(p, T, 1)
+			t2 := profile.Begin()
+			profile.End(profile.Softmax, t1)
+			for t := 0; t < T; t++ {
+				row := p[t*T : (t+1)*T]
 				o := out[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
 				for i := range o {
 					o[i] = 0
@@ -47,6 +60,7 @@ func attentionForwardLoops(out, att, q, k, v []float32, B, T, C, NH int) {
 					}
 				}
 			}
+			profile.End(profile.Attention, t2)
 		}
 	}
 }
@@ -67,7 +81,12 @@ func AttentionBackward(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, 
 }
 
 // attentionBackwardLoops is AttentionBackward row by row, for scalar code.
+//
+// The softmax backward is fused into these loops, so the profile counts
+// all of it as attention.
 func attentionBackwardLoops(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, C, NH int) {
+	t0 := profile.Begin()
+	defer profile.End(profile.Attention, t0)
 	hs := C / NH
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	g := scratch[:T]
@@ -116,8 +135,14 @@ func attentionBackwardLoops(dq, dk, dv, dout, q, k, v, att, scratch []float32, B
 // It is shared by the batched forward pass and the cached decoder so that
 // both compute exactly the same numbers.
 func CausalSoftmaxRow(row, qh, keys []float32, C, off int) {
+	causalScores(row, qh, keys, C, off, float32(1/math.Sqrt(float64(len(qh)))))
+	softmaxInPlace(row)
+}
+
+// causalScores writes row[t2] = (qh·keys[t2, off:off+hs])·scale, each dot
+// product summed in ascending order.
+func causalScores(row, qh, keys []float32, C, off int, scale float32) {
 	hs := len(qh)
-	scale := float32(1 / math.Sqrt(float64(hs)))
 	for t2 := range row {
 		kt := keys[t2*C+off : t2*C+off+hs]
 		var s float32
@@ -126,7 +151,6 @@ func CausalSoftmaxRow(row, qh, keys []float32, C, off int) {
 		}
 		row[t2] = s * scale
 	}
-	softmaxInPlace(row)
 }
 
 // softmaxInPlace replaces row by softmax(row), subtracting the maximum

@@ -1,6 +1,9 @@
 package nn
 
-import "github.com/lora-playground/lora-playground/core/kernels"
+import (
+	"github.com/lora-playground/lora-playground/core/kernels"
+	"github.com/lora-playground/lora-playground/core/profile"
+)
 
 // LinearForward computes y = x·Wᵀ + b with W stored [out, in] (PyTorch's
 // layout). out (N,Out), inp (N,In), weight (Out,In), bias (Out) or nil.
@@ -9,6 +12,8 @@ import "github.com/lora-playground/lora-playground/core/kernels"
 // bias + Σ equals Σ + bias exactly (float addition commutes), and a copy
 // is cheaper than a second pass of additions.
 func LinearForward(out, inp, weight, bias []float32, N, In, Out int) {
+	t0 := profile.Begin()
+	defer profile.End(profile.MatMulForward, t0)
 	if bias == nil {
 		kernels.MatMulNT(out, inp, weight, N, Out, In, false)
 		return
@@ -29,8 +34,15 @@ func LinearForward(out, inp, weight, bias []float32, N, In, Out int) {
 // dinp may be nil when nothing upstream needs it.
 func LinearBackward(dinp, dweight, dbias, dout, inp, weight []float32, N, In, Out int) {
 	if dinp != nil {
+		t0 := profile.Begin()
 		kernels.MatMulNN(dinp, dout, weight, N, In, Out, true)
+		profile.End(profile.MatMulInputGrad, t0)
 	}
+	if dweight == nil && dbias == nil {
+		return
+	}
+	t0 := profile.Begin()
+	defer profile.End(profile.MatMulWeightGrad, t0)
 	if dweight != nil {
 		kernels.MatMulTN(dweight, dout, inp, Out, In, N, true)
 	}

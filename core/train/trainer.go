@@ -23,6 +23,7 @@ import (
 	"github.com/lora-playground/lora-playground/core/data"
 	"github.com/lora-playground/lora-playground/core/lora"
 	"github.com/lora-playground/lora-playground/core/model"
+	"github.com/lora-playground/lora-playground/core/profile"
 )
 
 // Method is an adaptation method.
@@ -237,7 +238,10 @@ func (t *Trainer) Step() (StepResult, error) {
 		return res, t.halted
 	}
 	if len(t.tensors) > 0 {
-		if err := t.applyGradient(&res); err != nil {
+		tp := profile.Begin()
+		err := t.applyGradient(&res)
+		profile.End(profile.Optimizer, tp)
+		if err != nil {
 			t.halted = err
 			return res, t.halted
 		}

@@ -3,9 +3,38 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
+	"github.com/lora-playground/lora-playground/core/kernels"
 	"github.com/lora-playground/lora-playground/core/memory"
+	"github.com/lora-playground/lora-playground/core/profile"
+	"github.com/lora-playground/lora-playground/core/train"
 )
+
+// profileSteps takes n more steps with the per-phase profile on and
+// returns it, each phase per step beside the steps' measured mean. They
+// come after the timed steps, so the clock readings cannot slow those.
+func profileSteps(tr *train.Trainer, n int) (profile.Profile, error) {
+	if n < 1 {
+		return profile.Profile{}, nil
+	}
+	profile.Reset()
+	profile.Enable(true)
+	start := time.Now()
+	_, err := tr.Run(n, 0)
+	el := time.Since(start)
+	profile.Enable(false)
+	return profile.Snapshot(n, el/time.Duration(n)), err
+}
+
+// benchRuntime names the runtime in lora bench's text report, marking the
+// js/wasm build that runs the SIMD128 kernels.
+func benchRuntime() string {
+	if kernels.SIMD {
+		return runtimeName() + "+simd128"
+	}
+	return runtimeName()
+}
 
 // printMemory prints the memory line of lora bench: in js/wasm the linear
 // memory's size (its peak, since it never shrinks), then what the Go

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lora-playground/lora-playground/core/data"
+	"github.com/lora-playground/lora-playground/core/kernels"
 	"github.com/lora-playground/lora-playground/core/memory"
 	"github.com/lora-playground/lora-playground/core/model"
 	"github.com/lora-playground/lora-playground/core/params"
@@ -281,6 +282,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	lf := addLoRAFlags(fs)
 	steps := fs.Int("steps", 30, "timed steps")
 	warm := fs.Int("warmup-steps", 5, "untimed steps first (the wasm engine starts in its baseline tier)")
+	profSteps := fs.Int("profile-steps", 5, "after the timed steps, this many steps with the per-phase profile on (0: none)")
 	batch := fs.Int("batch", 8, "sequences per step")
 	modelDir := fs.String("model", "", "model directory (default: the reference shape, randomly initialised)")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -291,8 +293,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *steps < 1 || *warm < 0 {
-		return usageError{"--steps must be at least 1 and --warmup-steps non-negative"}
+	if *steps < 1 || *warm < 0 || *profSteps < 0 {
+		return usageError{"--steps must be at least 1, --warmup-steps and --profile-steps non-negative"}
 	}
 	var m *model.Model
 	if *modelDir != "" {
@@ -324,7 +326,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := train.DefaultConfig()
 	cfg.Method, cfg.LoRA, cfg.Batch, cfg.SeqLen = method, lcfg, *batch, m.Config.NCtx
-	cfg.Steps, cfg.WarmupSteps = *steps+*warm, 0
+	cfg.Steps, cfg.WarmupSteps = *steps+*warm+*profSteps, 0
 	tr, err := train.New(m, cfg, s, nil)
 	if err != nil {
 		return err
@@ -338,12 +340,20 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	el := time.Since(start)
 	mem := memory.Read() // after the run: wasm linear memory is then its peak
+	prof, err := profileSteps(tr, *profSteps)
+	if err != nil {
+		return err
+	}
 	msPerStep := el.Seconds() * 1000 / float64(*steps)
 	tokPerSec := float64(*steps**batch*m.Config.NCtx) / el.Seconds()
 	rep := map[string]any{
 		"runtime": runtimeName(), "method": string(method), "rank": lcfg.Rank, "targets": lcfg.Targets,
 		"batch": *batch, "seq": m.Config.NCtx, "params": m.W.NumParams(m.Config), "trainable": tr.TrainableParams(),
 		"steps": *steps, "ms_per_step": msPerStep, "tokens_per_sec": tokPerSec, "memory": mem,
+		"simd": kernels.SIMD,
+	}
+	if *profSteps > 0 {
+		rep["profile_ms_per_step"] = prof.JSON()
 	}
 	if method != train.MethodLoRA {
 		delete(rep, "rank")
@@ -351,7 +361,10 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	return emit(stdout, *asJSON, rep, func() {
 		fmt.Fprintf(stdout, "%s %s: %.1f ms/step, %.0f tokens/s (batch %d × %d, %d params, %d trainable)\n",
-			runtimeName(), method, msPerStep, tokPerSec, *batch, m.Config.NCtx, m.W.NumParams(m.Config), tr.TrainableParams())
+			benchRuntime(), method, msPerStep, tokPerSec, *batch, m.Config.NCtx, m.W.NumParams(m.Config), tr.TrainableParams())
 		printMemory(stdout, mem)
+		if *profSteps > 0 {
+			prof.WriteTable(stdout)
+		}
 	})
 }
