@@ -41,6 +41,7 @@ func Gemm(c, a, b []float32, m, n, k, sai, sap, ldb, ldc int, accumulate bool) {
 	if simdGemm(c, a, b, m, n, k, sai, sap, ldb, ldc, accumulate) {
 		return
 	}
+	countScalar()
 	for i := 0; i < m; i++ {
 		ci := c[i*ldc : i*ldc+n]
 		for j := range ci {

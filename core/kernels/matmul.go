@@ -50,6 +50,7 @@ func MatMulNT(out, a, b []float32, m, n, k int, accumulate bool) {
 	if simdNT(out, a, b, m, n, k, accumulate) {
 		return
 	}
+	countScalar()
 	goNT(out, a, b, m, n, k, accumulate)
 }
 
@@ -73,6 +74,7 @@ func MatMulNN(out, a, b []float32, m, n, k int, accumulate bool) {
 	if simdNN(out, a, b, m, n, k, accumulate) {
 		return
 	}
+	countScalar()
 	goNN(out, a, b, m, n, k, accumulate)
 }
 
@@ -100,6 +102,7 @@ func MatMulTN(out, a, b []float32, m, n, k int, accumulate bool) {
 	if simdTN(out, a, b, m, n, k, accumulate) {
 		return
 	}
+	countScalar()
 	goTN(out, a, b, m, n, k, accumulate)
 }
 

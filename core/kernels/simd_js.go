@@ -16,6 +16,23 @@ package kernels
 
 const simdEnabled = true
 
+// matMulCalls counts the products since the last ResetMatMulCounts: those
+// handed to a SIMD kernel and those that fell back to a pure-Go loop.
+// js/wasm runs one goroutine, so plain counters suffice.
+var matMulCalls struct{ simd, scalar int }
+
+// MatMulCounts reports how many products (MatMulNT/NN/TN and Gemm calls)
+// ran on the SIMD128 kernels and how many fell back to pure Go since the
+// last ResetMatMulCounts. Tests use it to hold every product of a
+// training step to the SIMD path.
+func MatMulCounts() (simd, scalar int) { return matMulCalls.simd, matMulCalls.scalar }
+
+// ResetMatMulCounts zeroes the counts MatMulCounts reports.
+func ResetMatMulCounts() { matMulCalls.simd, matMulCalls.scalar = 0, 0 }
+
+// countScalar records a product that fell back to pure Go.
+func countScalar() { matMulCalls.scalar++ }
+
 // MatMulNT takes the dot-product kernel for fewer than ntDotRows rows
 // when k is at least ntDotMinK (see simdNT).
 const (
@@ -68,6 +85,7 @@ func simdNT(out, a, b []float32, m, n, k int, accumulate bool) bool {
 	if simdTrivial(out, m, n, k, accumulate) {
 		return true
 	}
+	matMulCalls.simd++
 	s := getScratch(n * k)
 	bt := *s
 	transpose(bt, b, n, k)
@@ -81,6 +99,7 @@ func simdNTDot(out, a, b []float32, m, n, k int, accumulate bool) bool {
 	if simdTrivial(out, m, n, k, accumulate) {
 		return true
 	}
+	matMulCalls.simd++
 	sdotNT(&out[0], &a[0], &b[0], int32(m), int32(n), int32(k), int32(k), int32(k), int32(n), b2i(accumulate))
 	return true
 }
@@ -90,6 +109,7 @@ func simdNN(out, a, b []float32, m, n, k int, accumulate bool) bool {
 	if simdTrivial(out, m, n, k, accumulate) {
 		return true
 	}
+	matMulCalls.simd++
 	sgemm(&out[0], &a[0], &b[0], int32(m), int32(n), int32(k), int32(k), 1, int32(n), int32(n), b2i(accumulate))
 	return true
 }
@@ -99,12 +119,14 @@ func simdTN(out, a, b []float32, m, n, k int, accumulate bool) bool {
 	if simdTrivial(out, m, n, k, accumulate) {
 		return true
 	}
+	matMulCalls.simd++
 	sgemm(&out[0], &a[0], &b[0], int32(m), int32(n), int32(k), 1, int32(m), int32(n), int32(n), b2i(accumulate))
 	return true
 }
 
 // simdGemm: Gemm has checked the bounds and handled the empty products.
 func simdGemm(c, a, b []float32, m, n, k, sai, sap, ldb, ldc int, accumulate bool) bool {
+	matMulCalls.simd++
 	sgemm(&c[0], &a[0], &b[0], int32(m), int32(n), int32(k), int32(sai), int32(sap), int32(ldb), int32(ldc), b2i(accumulate))
 	return true
 }

@@ -108,3 +108,27 @@ func TestSIMDAfterMemoryGrowth(t *testing.T) {
 	}
 	runtime.KeepAlive(big)
 }
+
+// TestMatMulCountsSeeFallbacks checks the counters the step test relies
+// on: products on the kernels count as SIMD, an empty product counts as
+// neither, and a product that takes the pure-Go path counts as a fallback.
+func TestMatMulCountsSeeFallbacks(t *testing.T) {
+	a, b, out := make([]float32, 64*8), make([]float32, 64*8), make([]float32, 64*64)
+	ResetMatMulCounts()
+	MatMulNT(out, a, b, 64, 64, 8, false)
+	MatMulNN(out, a, b, 64, 64, 8, false)
+	MatMulTN(out, a, b, 64, 64, 8, false)
+	Gemm(out, a, b, 64, 64, 8, 8, 1, 64, 64, false)
+	MatMulNT(out, a, b, 0, 64, 8, false)
+	if simd, scalar := MatMulCounts(); simd != 4 || scalar != 0 {
+		t.Errorf("after 4 SIMD products and an empty one: %d SIMD, %d scalar", simd, scalar)
+	}
+	countScalar() // what MatMulNT/NN/TN and Gemm call when the SIMD path declines
+	if _, scalar := MatMulCounts(); scalar != 1 {
+		t.Errorf("a fallback was not counted: %d", scalar)
+	}
+	ResetMatMulCounts()
+	if simd, scalar := MatMulCounts(); simd != 0 || scalar != 0 {
+		t.Errorf("ResetMatMulCounts left %d, %d", simd, scalar)
+	}
+}

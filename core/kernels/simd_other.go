@@ -7,6 +7,9 @@ package kernels
 
 const simdEnabled = false
 
+// countScalar counts fallbacks only in the simd build (see MatMulCounts there).
+func countScalar() {}
+
 func simdNT(out, a, b []float32, m, n, k int, accumulate bool) bool { return false }
 func simdNN(out, a, b []float32, m, n, k int, accumulate bool) bool { return false }
 func simdTN(out, a, b []float32, m, n, k int, accumulate bool) bool { return false }
