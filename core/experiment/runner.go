@@ -105,8 +105,8 @@ type Progress struct {
 	Phase    string // "train", "eval" (loss), "accuracy" or "done"
 	Step     int    // steps taken in the run in progress
 	Steps    int    // steps per run
-	Loss     Loss // the last training step's
-	Finished int  // runs with a Result
+	Loss     Loss   // the last training step's
+	Finished int    // runs with a Result
 }
 
 // Runner trains the runs of an experiment one after another, a bounded
