@@ -54,6 +54,7 @@
 // [Runner.Results] keeps every run that had finished. Everything is
 // deterministic for a given seed on a given build, except the wall times.
 //
-// The paper's GPT-3 numbers live in [Table5] and [Table6] so that a user
-// interface can show them beside the learner's own.
+// The paper's GPT-3 numbers live in package paper (core/experiment/paper),
+// data only, so that the page can show them beside the learner's own
+// without importing the training engine.
 package experiment

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/lora-playground/lora-playground/core/experiment"
+	"github.com/lora-playground/lora-playground/core/experiment/paper"
 	"github.com/lora-playground/lora-playground/core/params"
 )
 
@@ -17,8 +18,8 @@ func ExampleWhichWeights() {
 	}
 	fmt.Printf("budget %d trainable parameters\n", budget)
 	for _, r := range runs {
-		paper, _ := experiment.PaperTable5(r.Targets)
-		fmt.Printf("%-20s WikiSQL %.1f%%\n", r.Label(), paper.WikiSQL)
+		row, _ := paper.Lookup5(r.Targets)
+		fmt.Printf("%-20s WikiSQL %.1f%%\n", r.Label(), row.WikiSQL)
 	}
 	// Output:
 	// budget 18874368 trainable parameters

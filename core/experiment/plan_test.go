@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lora-playground/lora-playground/core/experiment/paper"
 	"github.com/lora-playground/lora-playground/core/params"
 	"github.com/lora-playground/lora-playground/core/train"
 )
@@ -60,8 +61,8 @@ func TestWhichWeightsBudget(t *testing.T) {
 	}
 	// The paper's ranks for the same choices.
 	runs, _, _ := WhichWeights(gpt3, 8)
-	for i, row := range Table5 {
-		if !sameSet(row.Targets, runs[i].Targets) || row.Rank != runs[i].Rank {
+	for i, row := range paper.Table5 {
+		if !paper.SameTargets(row.Targets, runs[i].Targets) || row.Rank != runs[i].Rank {
 			t.Errorf("Table 5 row %d: paper %v r=%d, plan %v r=%d", i, row.Targets, row.Rank, runs[i].Targets, runs[i].Rank)
 		}
 	}
@@ -142,24 +143,10 @@ func TestRankSweep(t *testing.T) {
 	}
 }
 
-func TestPaperTables(t *testing.T) {
-	// Every Table 5 choice is planned, and the paper's headline holds in
-	// the data: q,v at r=4 beats q alone at r=8 on both tasks.
-	qv, ok1 := PaperTable5([]string{"v_proj", "q_proj"})
-	q, ok2 := PaperTable5([]string{"q_proj"})
-	if !ok1 || !ok2 || !(qv.WikiSQL > q.WikiSQL && qv.MultiNLI > q.MultiNLI) {
-		t.Errorf("Table 5: q,v %+v vs q %+v", qv, q)
-	}
-	if _, ok := PaperTable6([]string{"q_proj", "v_proj"}, 16); ok {
-		t.Error("Table 6 has no r=16 column")
-	}
+func TestEveryChoiceHasAPaperRow(t *testing.T) {
 	for _, ts := range Table5Targets {
-		if _, ok := PaperTable5(ts); !ok {
+		if _, ok := paper.Lookup5(ts); !ok {
 			t.Errorf("no paper row for %v", ts)
 		}
-	}
-	r, ok := PaperTable6([]string{"q_proj", "k_proj", "v_proj", "o_proj"}, 1)
-	if !ok || r.WikiSQL != 74.1 || r.MultiNLI != 91.2 {
-		t.Errorf("Table 6 q,k,v,o r=1: %+v", r)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lora-playground/lora-playground/core/data"
 	"github.com/lora-playground/lora-playground/core/experiment"
+	"github.com/lora-playground/lora-playground/core/experiment/paper"
 	"github.com/lora-playground/lora-playground/core/model"
 	"github.com/lora-playground/lora-playground/core/train"
 )
@@ -84,7 +85,7 @@ func cmdExperiment(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	arch := experiment.ArchOf(m.Config)
-	rep := experimentReport{Experiment: kind, Model: m.Config.Name, Task: filepath.Base(taskDir), Citation: experiment.Citation}
+	rep := experimentReport{Experiment: kind, Model: m.Config.Name, Task: filepath.Base(taskDir), Citation: paper.Citation}
 	var runs []experiment.Run
 	if kind == "targets" {
 		runs, rep.Budget, err = experiment.WhichWeights(arch, *r1)
@@ -148,9 +149,9 @@ func cmdExperiment(args []string, stdout, stderr io.Writer) error {
 	rep.WallSecs = time.Since(start).Seconds()
 	for _, r := range results {
 		er := experimentResult{Result: r}
-		row, ok := experiment.PaperTable5(r.Targets)
+		row, ok := paper.Lookup5(r.Targets)
 		if kind == "ranks" {
-			row, ok = experiment.PaperTable6(r.Targets, r.Rank)
+			row, ok = paper.Lookup6(r.Targets, r.Rank)
 		}
 		if ok && r.Method == train.MethodLoRA {
 			er.PaperWikiSQL, er.PaperMultiNLI = &row.WikiSQL, &row.MultiNLI
