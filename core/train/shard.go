@@ -155,6 +155,7 @@ func (t *Trainer) rowsGradient(step, row0, B int, inputs, targets []int32, weigh
 		t.drop.begin(step, row0, B, T)
 	}
 	m := t.Model
+	t.adaptive.repack() // a shard has just received P and λ
 	mean, err = m.Forward(t.acts, inputs, targets, weights, B, T, t.dropout)
 	if err != nil {
 		return 0, 0, err
@@ -166,6 +167,7 @@ func (t *Trainer) rowsGradient(step, row0, B int, inputs, targets []int32, weigh
 	if len(t.tensors) > 0 {
 		t.acts.SetLossNormalizer(W)
 		m.Backward(t.acts, inputs, targets, weights)
+		t.adaptive.chain()
 	}
 	return mean * w, mean, nil
 }

@@ -28,6 +28,7 @@ func (t *Trainer) State() ([]byte, error) {
 			safetensors.F32(g.name+".adam_m", []int{len(g.param)}, m[i]),
 			safetensors.F32(g.name+".adam_v", []int{len(g.param)}, v[i]))
 	}
+	t.adaptive.save(f)
 	return safetensors.Encode(f)
 }
 
@@ -79,7 +80,11 @@ func (t *Trainer) Restore(b []byte) error {
 			return err
 		}
 	}
-	if want := 3 * len(t.tensors); len(f.Tensors) != want {
+	extra, err := t.adaptive.restore(f, get)
+	if err != nil {
+		return err
+	}
+	if want := 3*len(t.tensors) + extra; len(f.Tensors) != want {
 		return fmt.Errorf("train state: %d tensors, this run expects %d", len(f.Tensors), want)
 	}
 	// Everything checked: only now modify the trainer.
@@ -87,6 +92,7 @@ func (t *Trainer) Restore(b []byte) error {
 		copy(g.param, params[i])
 	}
 	t.opt.SetMoments(step, ms, vs)
+	t.adaptive.repack()
 	for t.step < step {
 		t.trainData.Next(t.batch)
 		t.step++

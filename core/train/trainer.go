@@ -1,10 +1,12 @@
-// Package train fine-tunes a model with one of four methods and the same
+// Package train fine-tunes a model with one of five methods and the same
 // optimiser, schedule and data, so that their results can be compared:
 //
 //   - lora: the base model is frozen; low-rank adapters (package lora) train.
 //   - full: every weight trains (full fine-tuning, the paper's baseline).
 //   - bias: only bias vectors train (BitFit, Ben Zaken et al. 2021).
 //   - none: nothing trains; steps only measure the base model's loss.
+//   - adaptive: LoRA whose rank per matrix is chosen during training by
+//     pruning the least important singular values (AdaLoRA, package adalora).
 //
 // A Trainer advances one optimisation step per call to Step, so that a Web
 // Worker can run training in short, bounded chunks and stay responsive. Every
@@ -20,6 +22,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/lora-playground/lora-playground/core/adalora"
 	"github.com/lora-playground/lora-playground/core/data"
 	"github.com/lora-playground/lora-playground/core/lora"
 	"github.com/lora-playground/lora-playground/core/model"
@@ -34,12 +37,17 @@ const (
 	MethodFull Method = "full"
 	MethodBias Method = "bias"
 	MethodNone Method = "none"
+	// MethodAdaptive is LoRA whose rank per matrix is chosen while training
+	// (AdaLoRA, package adalora); see adaptive.go.
+	MethodAdaptive Method = "adaptive"
 )
 
 // Config is a training run's configuration.
 type Config struct {
 	Method Method
 	LoRA   lora.Config // used when Method is lora
+	// Adaptive is used when Method is adaptive.
+	Adaptive adalora.Config
 
 	LR          float64 // peak learning rate
 	MinLRFrac   float64 // the cosine ends at MinLRFrac·LR
@@ -70,9 +78,13 @@ func (c Config) Validate(mc model.Config) error {
 		if err := c.LoRA.Validate(); err != nil {
 			return err
 		}
+	case MethodAdaptive:
+		if err := c.Adaptive.Validate(c.Steps); err != nil {
+			return err
+		}
 	case MethodFull, MethodBias, MethodNone:
 	default:
-		return fmt.Errorf("train: unknown method %q; use lora, full, bias or none", c.Method)
+		return fmt.Errorf("train: unknown method %q; use lora, adaptive, full, bias or none", c.Method)
 	}
 	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 	switch {
@@ -142,6 +154,7 @@ type Trainer struct {
 	dropout   *rand.Rand     // over drop; nil without dropout
 	drop      *dropoutSource // keys each mask element by (step, row, position)
 	tensors   []gradTensor
+	adaptive  *adaptiveRun // non-nil for MethodAdaptive
 	step      int
 	halted    error
 
@@ -177,8 +190,12 @@ func New(m *model.Model, cfg Config, trainData, valData *data.Sampler) (*Trainer
 		if err := m.AddLoRA(cfg.LoRA, rand.New(rand.NewPCG(cfg.Seed, 0x6c6f7261))); err != nil {
 			return nil, err
 		}
+	case MethodAdaptive:
+		if err := t.attachAdaptive(); err != nil {
+			return nil, err
+		}
 	}
-	if cfg.Method != MethodLoRA {
+	if cfg.Method != MethodLoRA && cfg.Method != MethodAdaptive {
 		m.Adapters = nil
 	}
 	t.drop, t.dropout = newDropout(m, cfg.Seed)
@@ -190,6 +207,10 @@ func New(m *model.Model, cfg Config, trainData, valData *data.Sampler) (*Trainer
 			t.opt.Add(p.Data, g, decay)
 			t.tensors = append(t.tensors, gradTensor{p.Name, p.Data, g})
 		}
+	}
+	if t.adaptive != nil {
+		t.adaptive.register(t)
+		return t, nil
 	}
 	m.EachAdapter(func(l, mod int, a *lora.Adapter) {
 		a.EnableGrad()
@@ -238,6 +259,7 @@ func (t *Trainer) Step() (StepResult, error) {
 		return res, t.halted
 	}
 	if len(t.tensors) > 0 {
+		t.adaptive.gradient(t.step)
 		tp := profile.Begin()
 		err := t.applyGradient(&res)
 		profile.End(profile.Optimizer, tp)
@@ -247,6 +269,7 @@ func (t *Trainer) Step() (StepResult, error) {
 		}
 	}
 	t.step++
+	t.adaptive.afterUpdate(t)
 	if d := time.Since(start).Seconds(); d > 0 {
 		res.TokensPerSec = float64(res.Tokens) / d
 	}
