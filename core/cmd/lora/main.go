@@ -7,6 +7,8 @@
 //	lora merge    --model DIR --adapter DIR --out DIR
 //	lora params   --preset gpt3-175b|gpt2-medium|... | --model DIR  [--method lora --rank R --targets q_proj,v_proj]
 //	lora bench    [--method lora] [--steps N]
+//	lora analyze  subspace --a1 X.zip --a2 Y.zip [--module h.0.attn.q_proj] | amplify --adapter X.zip [--base nano]
+//	lora combine  --a X.zip --b Y.zip --weights 0.5,0.5 --method cat|linear --out Z.zip
 //	lora experiment targets|ranks --base nano --task e2e --steps N
 //
 // Every subcommand takes --json to print one JSON object on stdout for
