@@ -34,7 +34,7 @@ func addLoRAFlags(fs interface {
 	Bool(string, bool, string) *bool
 }) loraFlags {
 	return loraFlags{
-		method:      fs.String("method", "lora", "lora, full, bias or none"),
+		method:      fs.String("method", "lora", "lora, adaptive (AdaLoRA: rank per matrix chosen while training), full, bias or none"),
 		rank:        fs.Int("rank", 8, "LoRA rank r"),
 		alpha:       fs.Float64("alpha", 16, "LoRA alpha (scale alpha/r)"),
 		dropout:     fs.Float64("dropout", 0, "dropout on the adapter input"),
@@ -90,6 +90,8 @@ type trainReport struct {
 	TokensPerSec    float64  `json:"tokens_per_sec"`
 	UnknownChars    int      `json:"unknown_chars"`
 	Out             string   `json:"out,omitempty"`
+	// Adaptive is the rank allocation of --method adaptive.
+	Adaptive *adaptiveReport `json:"adaptive,omitempty"`
 }
 
 func cmdTrain(args []string, stdout, stderr io.Writer) error {
@@ -98,6 +100,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	dataPath := fs.String("data", "", "task directory, or a .txt / .jsonl file")
 	valFrac := fs.Float64("val-frac", 0.1, "held-out share when --data is a single file")
 	lf := addLoRAFlags(fs)
+	af := addAdaptiveFlags(fs)
 	steps := fs.Int("steps", 200, "optimisation steps")
 	lr := fs.Float64("lr", 3e-3, "peak learning rate")
 	warmup := fs.Int("warmup", -1, "warmup steps (default: 10% of steps)")
@@ -151,6 +154,11 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if cfg.SeqLen == 0 {
 		cfg.SeqLen = m.Config.NCtx
 	}
+	if method == train.MethodAdaptive {
+		if cfg.Adaptive, err = af.config(lcfg, *steps); err != nil {
+			return err
+		}
+	}
 	if err := cfg.Validate(m.Config); err != nil {
 		return usageError{err.Error()}
 	}
@@ -172,7 +180,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	rep := trainReport{Method: string(method), TrainableParams: tr.TrainableParams(), TotalParams: m.W.NumParams(m.Config),
 		OptimizerBytes: tr.OptimizerBytes(), Steps: *steps, UnknownChars: unk.Count, Out: *out}
-	if method == train.MethodLoRA {
+	if method == train.MethodLoRA || method == train.MethodAdaptive {
 		rep.Rank, rep.Targets = lcfg.Rank, lcfg.Targets
 		rep.TotalParams += rep.TrainableParams
 	}
@@ -223,7 +231,13 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 		}
 		rep.AccuracyAfter = &a
 	}
-	if err := saveResult(m, method, lcfg, *out); err != nil {
+	if al := tr.Adaptive(); al != nil {
+		rep.Rank, rep.Adaptive = 0, newAdaptiveReport(al)
+		err = saveAdaptive(tr, m.Config.Name, *out)
+	} else {
+		err = saveResult(m, method, lcfg, *out)
+	}
+	if err != nil {
 		return err
 	}
 	return emit(stdout, *asJSON, rep, func() {
@@ -233,6 +247,9 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 			rep.ValLossBefore, rep.ValLossAfter, math.Exp(rep.ValLossBefore), math.Exp(rep.ValLossAfter))
 		if exact {
 			fmt.Fprintf(stdout, "exact-match accuracy %.1f%% → %.1f%%\n", 100**rep.AccuracyBefore, 100**rep.AccuracyAfter)
+		}
+		if rep.Adaptive != nil {
+			rep.Adaptive.print(stdout)
 		}
 		if rep.Out != "" {
 			fmt.Fprintf(stdout, "saved to %s\n", rep.Out)
