@@ -82,7 +82,7 @@ const CustomTask = "custom"
 type RunConfig struct {
 	Model   string   `json:"model"`   // base model: "nano" or "tiny" (a folder under models/)
 	Task    string   `json:"task"`    // "e2e", "verse", "reverse" or "custom"
-	Method  string   `json:"method"`  // "lora", "full", "bias" or "none"
+	Method  string   `json:"method"`  // "lora", "adaptive", "full", "bias" or "none"
 	Rank    int      `json:"rank"`    // LoRA r
 	Alpha   float64  `json:"alpha"`   // LoRA α; ΔW is scaled by α/r (α/√r with rslora)
 	RSLoRA  bool     `json:"rslora"`  // rank-stabilised scaling
@@ -96,6 +96,8 @@ type RunConfig struct {
 	SeqLen    int `json:"seq_len,omitempty"`    // tokens per sequence; default: the model's context for text, the longest example (rounded up to 8) for prompt/completion
 	Warmup    int `json:"warmup,omitempty"`     // warmup steps; default min(20, steps/10)
 	EvalEvery int `json:"eval_every,omitempty"` // evaluate every this many steps while training; default 50, -1 never
+
+	Adaptive *AdaptiveConfig `json:"adaptive,omitempty"` // method "adaptive" (adaptive.go)
 }
 
 // Request is one message from the UI to the worker.
@@ -167,6 +169,8 @@ type Status struct {
 	FrozenParams    int `json:"frozen_params"`
 	AdapterBytes    int `json:"adapter_bytes"`   // float32 bytes of the trainable tensors
 	OptimizerBytes  int `json:"optimizer_bytes"` // AdamW moments
+
+	Adaptive *AdaptiveStatus `json:"adaptive,omitempty"` // method "adaptive" (adaptive.go)
 }
 
 // ModelInfo describes the loaded base model.
@@ -219,6 +223,8 @@ type Progress struct {
 	ChunkMillis  float64     `json:"chunk_ms"`       // the chunk's wall time
 	Running      bool        `json:"running"`
 	Points       []LossPoint `json:"points"` // every step of the chunk
+
+	Adaptive *AdaptiveStatus `json:"adaptive,omitempty"` // method "adaptive": ranks after the chunk
 }
 
 // Eval is a validation measurement.

@@ -362,6 +362,9 @@ func trainConfig(c protocol.RunConfig, patterns lora.Config) train.Config {
 		UseRSLoRA: c.RSLoRA, RankPattern: patterns.RankPattern, AlphaPattern: patterns.AlphaPattern, Init: lora.InitDefault}
 	tc.LR, tc.Batch, tc.Seed, tc.Steps = c.LR, c.Batch, uint64(c.Seed), c.Steps
 	tc.WarmupSteps, tc.SeqLen = c.Warmup, c.SeqLen
+	if tc.Method == train.MethodAdaptive {
+		tc.Adaptive = adaptiveConfig(c)
+	}
 	return tc
 }
 
@@ -668,10 +671,11 @@ func (s *Session) Status() *protocol.Status {
 		st.Data = info
 		st.TrainableParams = r.tr.TrainableParams()
 		st.OptimizerBytes = r.tr.OptimizerBytes()
+		st.Adaptive = adaptiveStatus(r.tr)
 		st.AdapterBytes = 4 * st.TrainableParams
 		total := r.work.W.NumParams(r.work.Config)
 		switch train.Method(r.cfg.Method) {
-		case train.MethodLoRA, train.MethodNone:
+		case train.MethodLoRA, train.MethodAdaptive, train.MethodNone:
 			st.FrozenParams = total
 		default:
 			st.FrozenParams = total - st.TrainableParams
@@ -736,6 +740,7 @@ func (s *Session) Tick() (out []protocol.Message) {
 			s.playing = false
 		}
 		p.Running = s.training() && err == nil
+		p.Adaptive = adaptiveStatus(r.tr)
 		out = append(out, protocol.Message{Type: protocol.TypeProgress, Progress: p})
 	}
 	if err != nil {
@@ -914,7 +919,7 @@ func (s *Session) merge(id int) ([]protocol.Message, error) {
 	}
 	r := s.run
 	w := r.work
-	if r.cfg.Method != string(train.MethodLoRA) {
+	if r.cfg.Method != string(train.MethodLoRA) && r.cfg.Method != string(train.MethodAdaptive) {
 		return nil, fmt.Errorf("merge: only LoRA adapters are merged; a %s run changes W directly", r.cfg.Method)
 	}
 	if w.Merged {
@@ -958,6 +963,9 @@ func (s *Session) merge(id int) ([]protocol.Message, error) {
 func (s *Session) export(id int) ([]protocol.Message, error) {
 	if s.run == nil {
 		return nil, s.notReady()
+	}
+	if s.run.cfg.Method == string(train.MethodAdaptive) {
+		return s.exportAdaptive(id)
 	}
 	if s.run.cfg.Method != string(train.MethodLoRA) {
 		return nil, fmt.Errorf("export: only LoRA adapters are exported; this run's method is %s", s.run.cfg.Method)
@@ -1031,7 +1039,7 @@ func (s *Session) moduleDelta(l, mod int) (delta []float32, ad *lora.Adapter, ok
 	c := r.work.Config
 	out, in := c.ModuleShape(mod)
 	switch train.Method(r.cfg.Method) {
-	case train.MethodLoRA:
+	case train.MethodLoRA, train.MethodAdaptive:
 		if r.work.Adapters == nil || r.work.Adapters[l][mod] == nil {
 			return nil, nil, false
 		}
