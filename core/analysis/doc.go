@@ -60,7 +60,8 @@
 //	A = Σ sign(wᵢsᵢ)·√|wᵢsᵢ|·Aᵢ     B = Σ √|wᵢsᵢ|·Bᵢ
 //
 // which is exact for one adapter but for two gives B·A = Σᵢ Σⱼ (…) Bᵢ Aⱼ:
-// cross terms B₁A₂ and B₂A₁ that neither adapter learnt. [Combine] builds
+// cross terms B₁A₂ and B₂A₁ that neither adapter learnt. Even an adapter
+// blended with itself at 0.5 and 0.5 comes out as (√0.5+√0.5)²·ΔW = 2·ΔW. [Combine] builds
 // both as ordinary PEFT adapters; [ExactDelta] gives the ΔW-space mix to
 // compare against.
 package analysis

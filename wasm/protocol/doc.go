@@ -101,6 +101,10 @@
 //	experiment_start, experiment_cancel
 //	              The paper's Table 5 and Table 6 as an experiment of many
 //	              runs, in a worker of its own; see experiment.go.
+//	analysis_load, analysis_train, analysis_cancel, subspace, amplify, combine
+//	              The paper's §7 (subspace similarity φ, Table 7's
+//	              amplification) and PEFT's adapter blending, on the run's
+//	              adapter and a second one; see analysis.go.
 //
 // # Messages (worker → UI)
 //

@@ -120,6 +120,7 @@ type Request struct {
 	Module string `json:"module,omitempty"` // inspect
 
 	Experiment *ExperimentSpec `json:"experiment,omitempty"` // experiment_start (experiment.go)
+	Analysis   *AnalysisSpec   `json:"analysis,omitempty"`   // analysis_*, subspace, amplify, combine (analysis.go)
 
 	// Data is the binary payload: the custom dataset (load_data), the
 	// archive (import) or the saved state (restore_state). It travels as
@@ -147,6 +148,7 @@ type Message struct {
 	Saved    *Saved    `json:"saved,omitempty"`
 
 	Experiment *ExperimentStatus `json:"experiment,omitempty"` // experiment_* (experiment.go)
+	Analysis   *AnalysisResult   `json:"analysis,omitempty"`   // analysis_*, subspace, amplify, combine (analysis.go)
 
 	// Data is the binary payload: the archive (export), the saved state
 	// (save_state) or packed float32 tensors (snapshot, inspect).

@@ -37,6 +37,12 @@ func requests() []Request {
 		{ID: 18, Type: TypeStatus},
 		{ID: 19, Type: TypeExperimentStart, Experiment: sampleExperiment()},
 		{ID: 20, Type: TypeExperimentCancel},
+		{ID: 21, Type: TypeAnalysisLoad, Data: []byte("PK\x03\x04 other adapter")},
+		{ID: 22, Type: TypeAnalysisTrain, Analysis: &AnalysisSpec{Rank: 64, Seed: 2, Steps: 300}},
+		{ID: 23, Type: TypeAnalysisCancel},
+		{ID: 24, Type: TypeSubspace, Analysis: &AnalysisSpec{Module: "h.0.attn.q_proj"}},
+		{ID: 25, Type: TypeAmplify},
+		{ID: 26, Type: TypeCombine, Analysis: &AnalysisSpec{Method: "cat", Weights: []float64{0.5, 0.5}, Prompt: "name[", Tokens: 40, SampleSeed: 3, Temperature: 0.8}},
 	}
 }
 

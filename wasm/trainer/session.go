@@ -137,6 +137,7 @@ type Session struct {
 	halted    string
 	exp       *experimentJob // experiment.go
 	expTurn   bool           // alternates experiment and training slices
+	an        *analysisState // adapter_analysis.go
 
 	// SnapshotEvery is the least time between snapshot events while
 	// training (protocol.SnapshotInterval; tests may change it).
@@ -152,7 +153,9 @@ func NewSession(f Fetcher) *Session {
 }
 
 // Busy reports whether Tick has work to do: training or an evaluation.
-func (s *Session) Busy() bool { return s.job != nil || s.training() || s.exp != nil }
+func (s *Session) Busy() bool {
+	return s.job != nil || s.training() || s.exp != nil || s.analysisBusy()
+}
 
 func (s *Session) training() bool { return s.run != nil && (s.playing || s.stepsLeft > 0) }
 
@@ -290,6 +293,9 @@ func (s *Session) handle(req protocol.Request) ([]protocol.Message, error) {
 		return s.restoreState(id, req.Data)
 	case protocol.TypeExperimentStart, protocol.TypeExperimentCancel:
 		return s.experimentRequest(id, req)
+	case protocol.TypeAnalysisLoad, protocol.TypeAnalysisTrain, protocol.TypeAnalysisCancel,
+		protocol.TypeSubspace, protocol.TypeAmplify, protocol.TypeCombine:
+		return s.analysisRequest(id, req)
 	}
 	return nil, fmt.Errorf("unknown request type %q; the worker understands %s", req.Type, strings.Join(protocol.RequestTypes, ", "))
 }
@@ -704,6 +710,9 @@ func (s *Session) Tick() (out []protocol.Message) {
 		if s.expTurn || (s.job == nil && !s.training()) {
 			return s.experimentSlice()
 		}
+	}
+	if s.analysisBusy() { // training the second adapter; the run waits
+		return s.analysisSlice()
 	}
 	if s.job != nil {
 		return s.evalSlice()
