@@ -93,10 +93,15 @@ func goNN(out, a, b []float32, m, n, k int, accumulate bool) {
 //
 // overwriting out, or adding to it when accumulate is true.
 //
-// Tiling: both a and b are transposed into scratch, aᵀ(m,k) and bᵀ(n,k),
-// then the 4×2 register tile of MatMulNT runs. This is the dW = dYᵀ·X
-// product, where k is the (long) row count and both operands would
-// otherwise be read with a stride of m or n per step of k.
+// Tiling: k is cut into chunks of tnBlockK; for each chunk both a's and
+// b's rows are transposed into scratch, aᵀ(m,kc) and bᵀ(n,kc), and the 4×2
+// register tile of MatMulNT adds that chunk's products to out. This is the
+// dW = dYᵀ·X product, where k is the (long) row count B·T and both
+// operands would otherwise be read with a stride of m or n per step of k.
+// Chunking bounds the scratch at (m+n)·tnBlockK floats however large the
+// batch, and keeps the transposed panels in cache while the tile reads
+// them; each output is then the sum of its per-chunk partial sums, within
+// float32 rounding of the naive kernel's single running sum.
 func MatMulTN(out, a, b []float32, m, n, k int, accumulate bool) {
 	checkDims(out, a, b, m, n, k)
 	if simdTN(out, a, b, m, n, k, accumulate) {
@@ -106,13 +111,25 @@ func MatMulTN(out, a, b []float32, m, n, k int, accumulate bool) {
 	goTN(out, a, b, m, n, k, accumulate)
 }
 
+// tnBlockK is MatMulTN's chunk of k. Products with k ≤ tnBlockK (every
+// product of a batch of up to 256 tokens) sum in the naive order exactly.
+const tnBlockK = 256
+
 // goTN is MatMulTN's pure-Go path.
 func goTN(out, a, b []float32, m, n, k int, accumulate bool) {
-	s := getScratch((m + n) * k)
-	at, bt := (*s)[:m*k], (*s)[m*k:]
-	transpose(at, a, k, m)
-	transpose(bt, b, k, n)
-	ntTile(out, at, bt, m, n, k, accumulate)
+	if k == 0 {
+		ntTile(out, nil, nil, m, n, 0, accumulate)
+		return
+	}
+	kc := min(k, tnBlockK)
+	s := getScratch((m + n) * kc)
+	for p0 := 0; p0 < k; p0 += kc {
+		kb := min(kc, k-p0)
+		at, bt := (*s)[:m*kb], (*s)[m*kb:(m+n)*kb]
+		transpose(at, a[p0*m:(p0+kb)*m], kb, m)
+		transpose(bt, b[p0*n:(p0+kb)*n], kb, n)
+		ntTile(out, at, bt, m, n, kb, accumulate || p0 > 0)
+	}
 	putScratch(s)
 }
 
