@@ -173,6 +173,11 @@ type App struct {
 	Shared  ShareView
 	sharing bool // the export in flight is for Share, not a download
 
+	// Analyzer runs the paper's analyses in the worker (analysis.go); nil
+	// where there is none. An is what their panels show.
+	Analyzer Analyzer
+	An       AnalysisView
+
 	now func() time.Time
 	t0  time.Time // when the current run last started playing
 }

@@ -182,6 +182,9 @@ func (c *Client) Handle(m protocol.Message) {
 			}
 		}
 	}
+	if c.analysisMessage(m, reqType) { // analysis.go
+		return
+	}
 	switch m.Type {
 	case protocol.TypeReady:
 		a.Status = "trainer ready"

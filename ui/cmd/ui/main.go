@@ -59,6 +59,7 @@ func main() {
 		send(r)
 	})
 	a.T = client
+	a.Analyzer = client
 	startWorker := func() {
 		worker = js.Global().Get("Worker").New("assets/js/worker.js")
 		inbox := make(chan protocol.Message, 1024)
