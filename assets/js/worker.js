@@ -66,6 +66,21 @@ importScripts(ROOT + 'wasm_exec.js');
     }
   };
 
+  // loraSpawnShard(cb) starts a shard worker for data-parallel training
+  // (wasm/trainer/shards.go): this same script and query (root, simd) in a
+  // nested Worker. cb gets its message envelopes, and {error} if it fails;
+  // Go posts to it and terminates it through the returned Worker.
+  self.loraSpawnShard = (cb) => {
+    const w = new Worker(self.location.href);
+    w.onmessage = (e) => cb(e.data);
+    w.onerror = (e) => {
+      if (e && e.preventDefault) e.preventDefault();
+      cb({ error: String((e && e.message) || 'the worker failed to start') });
+    };
+    w.onmessageerror = () => cb({ error: 'a message from the worker could not be read' });
+    return w;
+  };
+
   function fail(what, err) {
     const message = `${what}: ${(err && err.message) || err}`;
     self.postMessage({ json: JSON.stringify({ v: 1, re: 0, type: 'error', message }) });

@@ -71,7 +71,7 @@ const (
 var RequestTypes = []string{TypeConfigure, TypeLoadData, TypePlay, TypePause, TypeStep, TypeReset,
 	TypeEvaluate, TypeSample, TypeMerge, TypeUnmerge, TypeExport, TypeImport, TypeSnapshot,
 	TypeInspect, TypeSaveState, TypeRestoreState, TypeStatus,
-	TypeExperimentStart, TypeExperimentCancel}
+	TypeExperimentStart, TypeExperimentCancel, TypeWorkers}
 
 // CustomTask is the task name of the learner's own text.
 const CustomTask = "custom"
@@ -121,6 +121,7 @@ type Request struct {
 
 	Experiment *ExperimentSpec `json:"experiment,omitempty"` // experiment_start (experiment.go)
 	Analysis   *AnalysisSpec   `json:"analysis,omitempty"`   // analysis_*, subspace, amplify, combine (analysis.go)
+	Shard      *Shard          `json:"shard,omitempty"`      // shard_config, shard_grad (worker to worker; shards.go)
 
 	// Data is the binary payload: the custom dataset (load_data), the
 	// archive (import) or the saved state (restore_state). It travels as
@@ -146,6 +147,7 @@ type Message struct {
 	Snapshot *Snapshot `json:"snapshot,omitempty"`
 	Inspect  *Inspect  `json:"inspect,omitempty"`
 	Saved    *Saved    `json:"saved,omitempty"`
+	Shard    *Shard    `json:"shard,omitempty"` // shard_config, shard_grad replies (shards.go)
 
 	Experiment *ExperimentStatus `json:"experiment,omitempty"` // experiment_* (experiment.go)
 	Analysis   *AnalysisResult   `json:"analysis,omitempty"`   // analysis_*, subspace, amplify, combine (analysis.go)
@@ -173,6 +175,7 @@ type Status struct {
 	OptimizerBytes  int `json:"optimizer_bytes"` // AdamW moments
 
 	Adaptive *AdaptiveStatus `json:"adaptive,omitempty"` // method "adaptive" (adaptive.go)
+	Workers  *Workers        `json:"workers,omitempty"`  // data-parallel workers (shards.go)
 }
 
 // ModelInfo describes the loaded base model.

@@ -43,6 +43,7 @@ func requests() []Request {
 		{ID: 24, Type: TypeSubspace, Analysis: &AnalysisSpec{Module: "h.0.attn.q_proj"}},
 		{ID: 25, Type: TypeAmplify},
 		{ID: 26, Type: TypeCombine, Analysis: &AnalysisSpec{Method: "cat", Weights: []float64{0.5, 0.5}, Prompt: "name[", Tokens: 40, SampleSeed: 3, Temperature: 0.8}},
+		{ID: 27, Type: TypeWorkers, N: 2},
 	}
 }
 

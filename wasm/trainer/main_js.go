@@ -18,6 +18,9 @@ import (
 //	                               which replays messages queued before it
 //	loraFetch(path, callback)      fetches a site-relative path; calls back
 //	                               (error string or null, Uint8Array)
+//	loraSpawnShard(callback)       starts a shard worker (this same worker
+//	                               script) and returns it; its messages come
+//	                               to callback, errors as {error: string}
 //	loraYield(callback)            calls back from a fresh macrotask
 //	                               (MessageChannel), letting queued messages
 //	                               run first; setTimeout(0) would be clamped
@@ -118,6 +121,7 @@ func main() {
 	}
 
 	s := NewSession(FetchFunc(jsFetch))
+	s.Spawner = spawnJSShard // shard workers: nested Web Workers (shards_js.go)
 	global.Call("loraTrainerRegister", handler)
 	post([]protocol.Message{{Type: protocol.TypeReady}})
 

@@ -144,6 +144,11 @@ type Session struct {
 	SnapshotEvery time.Duration
 	// Budget is the wall time of one training chunk.
 	Budget time.Duration
+
+	// Spawner starts shard workers for data-parallel training (shards.go);
+	// nil trains alone.
+	Spawner ShardSpawner
+	shards  shardPool
 }
 
 // NewSession returns a session that loads files with f.
@@ -187,6 +192,7 @@ func (s *Session) Handle(req protocol.Request) (out []protocol.Message) {
 	if err != nil {
 		return []protocol.Message{errorMsg(req.ID, err)}
 	}
+	s.syncShards() // the run may have changed: the shards follow it
 	return out
 }
 
@@ -195,6 +201,10 @@ func (s *Session) handle(req protocol.Request) ([]protocol.Message, error) {
 	switch req.Type {
 	case protocol.TypeStatus:
 		return s.statusReply(id, protocol.TypeStatus), nil
+	case protocol.TypeWorkers:
+		return s.workersRequest(id, req.N)
+	case protocol.TypeShardConfig, protocol.TypeShardGrad:
+		return s.shardRequest(req)
 	case protocol.TypeConfigure:
 		return s.configure(id, req.Config)
 	case protocol.TypeLoadData:
@@ -653,7 +663,7 @@ func modelInfo(b *baseModel) *protocol.ModelInfo {
 
 // Status returns the session's state.
 func (s *Session) Status() *protocol.Status {
-	st := &protocol.Status{Halted: s.halted}
+	st := &protocol.Status{Halted: s.halted, Workers: s.workersStatus()}
 	if s.cfg != nil {
 		c := *s.cfg
 		if s.run != nil {
@@ -726,9 +736,11 @@ func (s *Session) Tick() (out []protocol.Message) {
 	if s.playing {
 		n = cfg.Steps - r.tr.StepsTaken()
 	}
+	s.syncShards()
 	start := time.Now()
 	res, err := r.tr.Run(n, s.Budget)
 	elapsed := time.Since(start)
+	out = append(out, s.shardFailures()...)
 	if len(res) > 0 {
 		p := &protocol.Progress{ChunkMillis: float64(elapsed.Microseconds()) / 1e3}
 		tokens := 0

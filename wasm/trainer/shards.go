@@ -1,0 +1,417 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/lora-playground/lora-playground/core/lora"
+	"github.com/lora-playground/lora-playground/core/train"
+	"github.com/lora-playground/lora-playground/wasm/protocol"
+)
+
+// More cores. Go's wasm is single-threaded, so the session that trains (the
+// primary) starts shard workers of its own: nested Web Workers running this
+// same program, each holding its own copy of the base model. Every step the
+// primary's core/train.Trainer sends each shard its rows of the batch and
+// the current trainable parameters, computes its own rows, adds the shards'
+// gradients and steps AdamW (see core/train, Shard). The UI only says how
+// many workers (the workers request); everything else happens here, in the
+// background:
+//
+//   - Shards are started and configured outside the training step, and
+//     join the trainer only once they have answered their shard_config (the
+//     first one fetches and decodes the base model, which takes a while).
+//     Until then the primary trains alone; nothing waits for them.
+//   - Whenever the run changes (configure, load_data, reset, import,
+//     restore_state), the shards get the new configuration, under a new
+//     generation number, and rejoin when they have built it.
+//   - A shard that cannot be started, does not answer, or answers with an
+//     error is closed and dropped; that step's rows are computed by the
+//     primary, so the step is not lost, and status.workers.note says what
+//     happened. The run never waits for a dead shard longer than
+//     shardJobTimeout.
+//
+// A session becomes a shard simply by receiving shard_config: the two roles
+// share this program and the protocol's envelopes.
+
+// ShardConn is the primary's line to one shard worker. Send posts a request
+// and does not wait. Receive returns the shard's next message; it waits up to
+// timeout, and with timeout 0 only takes what has already arrived (ok is
+// false when nothing has). An error means the shard is gone.
+type ShardConn interface {
+	Send(req protocol.Request) error
+	Receive(timeout time.Duration) (m protocol.Message, ok bool, err error)
+	Close()
+}
+
+// ShardSpawner starts one shard worker. The js build starts a nested Web
+// Worker (assets/js/worker.js, loraSpawnShard); tests start an in-process
+// Session.
+type ShardSpawner func() (ShardConn, error)
+
+// Timeouts (variables so that tests can shorten them).
+var (
+	// shardJobTimeout bounds the wait for one shard_grad reply: far above a
+	// step's time, so only a hung or dead shard reaches it.
+	shardJobTimeout = 30 * time.Second
+	// shardStartTimeout bounds the wait for a shard_config reply, which
+	// includes starting the worker and fetching and decoding the model.
+	shardStartTimeout = 90 * time.Second
+)
+
+// shardPool is the primary's side: the workers the UI asked for and the
+// shard workers that serve them.
+type shardPool struct {
+	requested int // the workers request's n; 0 before any: 1
+	limit     int // requested, lowered when shards fail
+	note      string
+	clients   []*shardClient
+	gen       int    // generation of cfg
+	cfgKey    string // cfg as JSON, to see when the run's configuration changed
+	cfg       protocol.ShardConfig
+
+	// What the trainer was last given (SetShards), in that order.
+	attachedTo *train.Trainer
+	attached   []*shardClient
+
+	// role is set when this session is itself a shard.
+	role *shardRole
+}
+
+// shardClient is one shard worker as the primary sees it. It implements
+// train.Shard.
+type shardClient struct {
+	conn    ShardConn
+	gen     int // generation of the last shard_config sent
+	ackGen  int // generation the shard has built (0: none)
+	cfgID   int // id of that shard_config request
+	sentAt  time.Time
+	nextID  int
+	pending int // id of the shard_grad in flight
+	payload []byte
+	grad    []float32
+	err     error // the shard is dead
+}
+
+// workersRequest answers a workers request.
+func (s *Session) workersRequest(id, n int) ([]protocol.Message, error) {
+	if n < 1 || n > protocol.MaxWorkers {
+		return nil, fmt.Errorf("workers: n must be between 1 and %d, got %d", protocol.MaxWorkers, n)
+	}
+	p := &s.shards
+	p.requested, p.limit, p.note = n, n, ""
+	s.syncShards()
+	return s.statusReply(id, protocol.TypeWorkers), nil
+}
+
+// shardConfigOf is what a shard needs to mirror the trainer tr of model name.
+func shardConfigOf(name string, tr *train.Trainer) protocol.ShardConfig {
+	c := tr.Cfg
+	sc := protocol.ShardConfig{Model: name, Method: string(c.Method), Seed: c.Seed, SeqLen: c.SeqLen, Batch: c.Batch}
+	if c.Method == train.MethodLoRA {
+		l := c.LoRA
+		sc.Rank, sc.Alpha, sc.RSLoRA, sc.Dropout, sc.Targets = l.Rank, l.Alpha, l.UseRSLoRA, l.Dropout, slices.Clone(l.Targets)
+		if len(l.RankPattern) > 0 {
+			sc.RankPattern = maps.Clone(l.RankPattern)
+		}
+		if len(l.AlphaPattern) > 0 {
+			sc.AlphaPattern = maps.Clone(l.AlphaPattern)
+		}
+	}
+	return sc
+}
+
+// syncShards brings the shard workers in line with the request and the
+// run: it starts or closes workers, sends a changed configuration, collects
+// configuration replies without waiting, and gives the trainer the shards
+// that are ready. It never blocks.
+func (s *Session) syncShards() {
+	p := &s.shards
+	if p.role != nil || s.run == nil {
+		return
+	}
+	r := s.run
+	want := max(min(p.requested, p.limit), 1) - 1
+	want = min(want, r.tr.Cfg.Batch-1) // a shard with no rows is no help
+	for len(p.clients) > want {
+		last := p.clients[len(p.clients)-1]
+		last.conn.Close()
+		p.clients = p.clients[:len(p.clients)-1]
+	}
+	for len(p.clients) < want {
+		if s.Spawner == nil {
+			p.fail(len(p.clients), errors.New("this build of the trainer cannot start workers"))
+			break
+		}
+		conn, err := s.Spawner()
+		if err != nil {
+			p.fail(len(p.clients), err)
+			break
+		}
+		p.clients = append(p.clients, &shardClient{conn: conn})
+	}
+	cfg := shardConfigOf(s.base.m.Config.Name, r.tr)
+	if key, _ := json.Marshal(cfg); string(key) != p.cfgKey {
+		p.gen++
+		p.cfg, p.cfgKey = cfg, string(key)
+	}
+	var ready []*shardClient
+	for i := 0; i < len(p.clients); i++ {
+		c := p.clients[i]
+		if err := c.configure(p.gen, &p.cfg); err != nil {
+			c.conn.Close()
+			p.clients = slices.Delete(p.clients, i, i+1)
+			p.fail(i, err)
+			i--
+			continue
+		}
+		if c.ackGen == p.gen {
+			ready = append(ready, c)
+		}
+	}
+	if p.attachedTo != r.tr || !slices.Equal(ready, p.attached) {
+		list := make([]train.Shard, len(ready))
+		for i, c := range ready {
+			list[i] = c
+		}
+		r.tr.SetShards(list)
+		p.attachedTo, p.attached = r.tr, ready
+	}
+}
+
+// fail records that shard worker i (0-based) was lost and lowers the limit
+// to the workers still running, so that it is not started again at once;
+// the next workers request tries again.
+func (p *shardPool) fail(i int, err error) {
+	p.limit = len(p.clients) + 1
+	p.note = fmt.Sprintf("worker %d stopped (%v); training continues with %d", i+2, err, p.limit)
+	if p.limit == 1 {
+		p.note += " worker"
+	} else {
+		p.note += " workers"
+	}
+}
+
+// shardFailures drops the shards the last chunk lost (their rows were
+// computed by the primary) and returns a status event if it lost any.
+func (s *Session) shardFailures() []protocol.Message {
+	p := &s.shards
+	if s.run == nil || p.attachedTo != s.run.tr {
+		return nil
+	}
+	errs := s.run.tr.ShardErrors()
+	if len(errs) == 0 {
+		return nil
+	}
+	for _, e := range errs {
+		c := p.attached[e.Shard]
+		i := slices.Index(p.clients, c)
+		if i < 0 {
+			continue
+		}
+		c.conn.Close()
+		p.clients = slices.Delete(p.clients, i, i+1)
+		p.fail(i, e.Err)
+	}
+	p.attached = slices.DeleteFunc(p.attached, func(c *shardClient) bool { return !slices.Contains(p.clients, c) })
+	return s.statusReply(0, protocol.TypeStatus)
+}
+
+// workersStatus is status.workers.
+func (s *Session) workersStatus() *protocol.Workers {
+	p := &s.shards
+	if p.role != nil {
+		return nil
+	}
+	w := &protocol.Workers{Requested: max(p.requested, 1), Active: 1, Note: p.note}
+	if s.run != nil && p.attachedTo == s.run.tr {
+		w.Active = s.run.tr.Workers()
+	}
+	for _, c := range p.clients {
+		if c.ackGen != p.gen {
+			w.Starting++
+		}
+	}
+	if s.run != nil && w.Note == "" && w.Requested > s.run.tr.Cfg.Batch {
+		w.Note = fmt.Sprintf("at most %d workers for a batch of %d", s.run.tr.Cfg.Batch, s.run.tr.Cfg.Batch)
+	}
+	return w
+}
+
+// configure sends shard_config for generation gen if the shard has not had
+// it, and takes any replies that have arrived. It does not wait.
+func (c *shardClient) configure(gen int, cfg *protocol.ShardConfig) error {
+	if c.err != nil {
+		return c.err
+	}
+	if c.gen != gen {
+		c.nextID++
+		c.cfgID, c.gen, c.sentAt = c.nextID, gen, time.Now()
+		cc := *cfg
+		if err := c.conn.Send(protocol.Request{ID: c.cfgID, Type: protocol.TypeShardConfig, Shard: &protocol.Shard{Gen: gen, Config: &cc}}); err != nil {
+			return c.die(err)
+		}
+	}
+	for c.ackGen != c.gen {
+		m, ok, err := c.conn.Receive(0)
+		if err != nil {
+			return c.die(err)
+		}
+		if !ok {
+			if time.Since(c.sentAt) > shardStartTimeout {
+				return c.die(fmt.Errorf("no answer after %v", shardStartTimeout))
+			}
+			return nil
+		}
+		if err := c.take(m); err != nil {
+			return c.die(err)
+		}
+	}
+	return nil
+}
+
+func (c *shardClient) die(err error) error {
+	if c.err == nil {
+		c.err = err
+	}
+	return c.err
+}
+
+// take handles a message that is not the reply to the job in flight: the
+// ready event, a shard_config reply, or an error.
+func (c *shardClient) take(m protocol.Message) error {
+	switch {
+	case m.Type == protocol.TypeReady && m.Re == 0:
+		return nil
+	case m.Type == protocol.TypeError:
+		return errors.New(m.Message)
+	case m.Type == protocol.TypeShardConfig && m.Re == c.cfgID && m.Shard != nil:
+		c.ackGen = m.Shard.Gen
+		return nil
+	case m.Type == protocol.TypeShardConfig:
+		return nil // the answer to a configuration since replaced
+	}
+	return fmt.Errorf("unexpected %q message", m.Type)
+}
+
+// Start posts a shard_grad request for job (train.Shard).
+func (c *shardClient) Start(job *train.ShardJob) error {
+	if c.err != nil {
+		return c.err
+	}
+	c.payload = protocol.PackShardJob(c.payload[:0], job.Params, job.Inputs, job.Targets, job.Weights)
+	c.nextID++
+	c.pending = c.nextID
+	req := protocol.Request{ID: c.pending, Type: protocol.TypeShardGrad, Data: c.payload,
+		Shard: &protocol.Shard{Gen: c.gen, Step: job.Step, Row0: job.Row0, Rows: job.B, SeqLen: job.T,
+			WeightSum: job.WeightSum, Params: len(job.Params)}}
+	if err := c.conn.Send(req); err != nil {
+		return c.die(err)
+	}
+	return nil
+}
+
+// Wait returns the reply to the job in flight (train.Shard).
+func (c *shardClient) Wait() (*train.ShardResult, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	deadline := time.Now().Add(shardJobTimeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, c.die(fmt.Errorf("no gradient after %v", shardJobTimeout))
+		}
+		m, ok, err := c.conn.Receive(left)
+		if err != nil {
+			return nil, c.die(err)
+		}
+		if !ok {
+			continue
+		}
+		if m.Re != c.pending || m.Re == 0 {
+			if err := c.take(m); err != nil {
+				return nil, c.die(err)
+			}
+			continue
+		}
+		if m.Type == protocol.TypeError {
+			return nil, c.die(errors.New(m.Message))
+		}
+		if m.Type != protocol.TypeShardGrad || m.Shard == nil || m.Shard.Gen != c.gen || len(m.Data) != 4*m.Shard.Params {
+			return nil, c.die(fmt.Errorf("a malformed %q reply", m.Type))
+		}
+		return &train.ShardResult{LossSum: m.Shard.LossSum, Grad: protocol.Float32sOf(m.Data)}, nil
+	}
+}
+
+// shardRole is a session's state as a shard: the trainer that computes the
+// primary's jobs.
+type shardRole struct {
+	gen  int
+	tr   *train.Trainer
+	grad []float32
+}
+
+// shardRequest answers shard_config and shard_grad.
+func (s *Session) shardRequest(req protocol.Request) ([]protocol.Message, error) {
+	sh := req.Shard
+	if sh == nil {
+		return nil, fmt.Errorf("%s: no shard fields", req.Type)
+	}
+	if req.Type == protocol.TypeShardConfig {
+		c := sh.Config
+		if c == nil {
+			return nil, errors.New("shard_config: no config")
+		}
+		b, err := s.loadBase(c.Model)
+		if err != nil {
+			return nil, err
+		}
+		tc := train.DefaultConfig()
+		tc.Method, tc.Seed, tc.SeqLen, tc.Batch = train.Method(c.Method), c.Seed, c.SeqLen, c.Batch
+		tc.LoRA = lora.Config{Rank: c.Rank, Alpha: c.Alpha, UseRSLoRA: c.RSLoRA, Dropout: c.Dropout, Targets: slices.Clone(c.Targets),
+			RankPattern: c.RankPattern, AlphaPattern: c.AlphaPattern, Init: lora.InitDefault}
+		work := b.m.Clone()
+		work.Config.Name = b.m.Config.Name
+		tr, err := train.New(work, tc, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("shard_config: %v", err)
+		}
+		s.shards.role = &shardRole{gen: sh.Gen, tr: tr, grad: make([]float32, tr.TrainableParams())}
+		m := reply(req.ID, protocol.TypeShardConfig)
+		m.Shard = &protocol.Shard{Gen: sh.Gen}
+		return []protocol.Message{m}, nil
+	}
+	role := s.shards.role
+	if role == nil || role.gen != sh.Gen {
+		return nil, fmt.Errorf("shard_grad: job for configuration %d, this shard has %d", sh.Gen, max(0, genOf(role)))
+	}
+	start := time.Now()
+	N := sh.Rows * sh.SeqLen
+	params, inputs, targets, weights, err := protocol.UnpackShardJob(req.Data, sh.Params, N)
+	if err != nil {
+		return nil, err
+	}
+	job := &train.ShardJob{Step: sh.Step, Row0: sh.Row0, B: sh.Rows, T: sh.SeqLen, Inputs: inputs, Targets: targets,
+		Weights: weights, WeightSum: sh.WeightSum, Params: params}
+	loss, err := role.tr.ShardGradient(job, role.grad)
+	if err != nil {
+		return nil, err
+	}
+	m := reply(req.ID, protocol.TypeShardGrad)
+	m.Shard = &protocol.Shard{Gen: sh.Gen, LossSum: loss, Params: len(role.grad), Millis: float64(time.Since(start).Microseconds()) / 1e3}
+	m.Data = protocol.AppendFloat32sRaw(nil, role.grad)
+	return []protocol.Message{m}, nil
+}
+
+func genOf(r *shardRole) int {
+	if r == nil {
+		return 0
+	}
+	return r.gen
+}
