@@ -49,6 +49,12 @@ type Workers struct {
 	Active   int    `json:"active"`
 	Starting int    `json:"starting,omitempty"` // shards still loading
 	Note     string `json:"note,omitempty"`     // why fewer than requested, e.g. a shard that failed
+	// Where a data-parallel step's time goes, averaged over the steps
+	// since the last status: the shards' own compute per job, and how long
+	// the primary waited for their replies after computing its own rows
+	// (the messaging overhead, when the shards are no slower than it).
+	ShardMillis float64 `json:"shard_ms,omitempty"`
+	WaitMillis  float64 `json:"wait_ms,omitempty"`
 }
 
 // ShardConfig is what a shard needs to compute gradients like the primary:

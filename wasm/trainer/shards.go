@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -80,6 +79,10 @@ type shardPool struct {
 
 	// role is set when this session is itself a shard.
 	role *shardRole
+
+	// Timing since the last status (status.workers.shard_ms, wait_ms).
+	jobs                int
+	shardSecs, waitSecs float64
 }
 
 // shardClient is one shard worker as the primary sees it. It implements
@@ -93,8 +96,8 @@ type shardClient struct {
 	nextID  int
 	pending int // id of the shard_grad in flight
 	payload []byte
-	grad    []float32
 	err     error // the shard is dead
+	pool    *shardPool
 }
 
 // workersRequest answers a workers request.
@@ -115,11 +118,11 @@ func shardConfigOf(name string, tr *train.Trainer) protocol.ShardConfig {
 	if c.Method == train.MethodLoRA {
 		l := c.LoRA
 		sc.Rank, sc.Alpha, sc.RSLoRA, sc.Dropout, sc.Targets = l.Rank, l.Alpha, l.UseRSLoRA, l.Dropout, slices.Clone(l.Targets)
-		if len(l.RankPattern) > 0 {
-			sc.RankPattern = maps.Clone(l.RankPattern)
+		if len(l.RankPattern) > 0 { // shared, not copied: nothing modifies a run's patterns
+			sc.RankPattern = l.RankPattern
 		}
 		if len(l.AlphaPattern) > 0 {
-			sc.AlphaPattern = maps.Clone(l.AlphaPattern)
+			sc.AlphaPattern = l.AlphaPattern
 		}
 	}
 	return sc
@@ -152,9 +155,9 @@ func (s *Session) syncShards() {
 			p.fail(len(p.clients), err)
 			break
 		}
-		p.clients = append(p.clients, &shardClient{conn: conn})
+		p.clients = append(p.clients, &shardClient{conn: conn, pool: p})
 	}
-	cfg := shardConfigOf(s.base.m.Config.Name, r.tr)
+	cfg := shardConfigOf(r.cfg.Model, r.tr)
 	if key, _ := json.Marshal(cfg); string(key) != p.cfgKey {
 		p.gen++
 		p.cfg, p.cfgKey = cfg, string(key)
@@ -236,6 +239,11 @@ func (s *Session) workersStatus() *protocol.Workers {
 			w.Starting++
 		}
 	}
+	if p.jobs > 0 {
+		w.ShardMillis = 1e3 * p.shardSecs / float64(p.jobs)
+		w.WaitMillis = 1e3 * p.waitSecs / float64(p.jobs)
+		p.jobs, p.shardSecs, p.waitSecs = 0, 0, 0
+	}
 	if s.run != nil && w.Note == "" && w.Requested > s.run.tr.Cfg.Batch {
 		w.Note = fmt.Sprintf("at most %d workers for a batch of %d", s.run.tr.Cfg.Batch, s.run.tr.Cfg.Batch)
 	}
@@ -263,7 +271,7 @@ func (c *shardClient) configure(gen int, cfg *protocol.ShardConfig) error {
 		}
 		if !ok {
 			if time.Since(c.sentAt) > shardStartTimeout {
-				return c.die(fmt.Errorf("no answer after %v", shardStartTimeout))
+				return c.die(fmt.Errorf("no answer after %d s", shardStartTimeout/time.Second))
 			}
 			return nil
 		}
@@ -320,11 +328,12 @@ func (c *shardClient) Wait() (*train.ShardResult, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	deadline := time.Now().Add(shardJobTimeout)
+	start := time.Now()
+	deadline := start.Add(shardJobTimeout)
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
-			return nil, c.die(fmt.Errorf("no gradient after %v", shardJobTimeout))
+			return nil, c.die(fmt.Errorf("no gradient after %d s", shardJobTimeout/time.Second))
 		}
 		m, ok, err := c.conn.Receive(left)
 		if err != nil {
@@ -344,6 +353,11 @@ func (c *shardClient) Wait() (*train.ShardResult, error) {
 		}
 		if m.Type != protocol.TypeShardGrad || m.Shard == nil || m.Shard.Gen != c.gen || len(m.Data) != 4*m.Shard.Params {
 			return nil, c.die(fmt.Errorf("a malformed %q reply", m.Type))
+		}
+		if p := c.pool; p != nil {
+			p.jobs++
+			p.shardSecs += m.Shard.Millis / 1e3
+			p.waitSecs += time.Since(start).Seconds()
 		}
 		return &train.ShardResult{LossSum: m.Shard.LossSum, Grad: protocol.Float32sOf(m.Data)}, nil
 	}

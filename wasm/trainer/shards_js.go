@@ -19,8 +19,9 @@ import (
 // the goroutine blocked, which lets the JS event loop run (and deliver the
 // reply).
 type jsShard struct {
-	w  js.Value
-	cb js.Func
+	w    js.Value
+	cb   js.Func
+	wake js.Func // setTimeout callback: queues a timeout item
 
 	mu     sync.Mutex
 	items  []shardItem
@@ -31,6 +32,7 @@ type jsShard struct {
 type shardItem struct {
 	json, payload []byte
 	err           error
+	timeout       bool // Receive's timer fired
 }
 
 // spawnJSShard starts a shard worker.
@@ -49,9 +51,14 @@ func spawnJSShard() (conn ShardConn, err error) {
 		c.push(shardItem{json: j, payload: p})
 		return nil
 	})
+	c.wake = js.FuncOf(func(js.Value, []js.Value) any {
+		c.push(shardItem{timeout: true})
+		return nil
+	})
 	defer func() {
 		if p := recover(); p != nil { // new Worker threw (no nested workers here)
 			c.cb.Release()
+			c.wake.Release()
 			conn, err = nil, fmt.Errorf("could not start a worker: %v", p)
 		}
 	}()
@@ -99,11 +106,25 @@ func (c *jsShard) Send(req protocol.Request) (err error) {
 	return nil
 }
 
-// Receive returns the shard's next message, waiting up to timeout.
+// Receive returns the shard's next message, waiting up to timeout. The
+// timeout is a JS setTimeout that wakes the same queue (a Go timer and a
+// select would add ~20 KB to the binary).
 func (c *jsShard) Receive(timeout time.Duration) (protocol.Message, bool, error) {
-	var timer *time.Timer
+	armed := false
+	var timer js.Value
+	defer func() {
+		if armed {
+			global.Call("clearTimeout", timer)
+		}
+	}()
 	for {
 		if it, ok := c.pop(); ok {
+			if it.timeout {
+				if armed {
+					return protocol.Message{}, false, nil
+				}
+				continue // an earlier call's timer
+			}
 			if it.err != nil {
 				return protocol.Message{}, false, it.err
 			}
@@ -113,15 +134,11 @@ func (c *jsShard) Receive(timeout time.Duration) (protocol.Message, bool, error)
 		if timeout <= 0 {
 			return protocol.Message{}, false, nil
 		}
-		if timer == nil {
-			timer = time.NewTimer(timeout)
-			defer timer.Stop()
+		if !armed {
+			armed = true
+			timer = global.Call("setTimeout", c.wake, timeout.Milliseconds())
 		}
-		select {
-		case <-c.notify:
-		case <-timer.C:
-			return protocol.Message{}, false, nil
-		}
+		<-c.notify
 	}
 }
 
@@ -133,4 +150,5 @@ func (c *jsShard) Close() {
 	c.closed = true
 	c.w.Call("terminate")
 	c.cb.Release()
+	c.wake.Release()
 }

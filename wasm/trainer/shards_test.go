@@ -3,12 +3,36 @@ package main
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/lora-playground/lora-playground/core/model"
+	"github.com/lora-playground/lora-playground/core/tokenizer"
 	"github.com/lora-playground/lora-playground/wasm/protocol"
 )
+
+// namedModel adds models/testnamed, whose config.json names it
+// "lora-playground/testnamed" as the shipped models do: shards must fetch
+// the folder the run names, not the model's own name.
+var namedModel = sync.OnceValue(func() error {
+	dir, err := testModels()
+	if err != nil {
+		return err
+	}
+	vocab := tokenizer.DefaultVocab()
+	c := model.Config{Name: "lora-playground/testnamed", VocabSize: len(vocab), NCtx: 64, NEmbd: 32, NHead: 2, NLayer: 2,
+		Tokenizer: model.TokenizerConfig{Type: "char", Vocab: vocab}}
+	m, err := model.New(c)
+	if err != nil {
+		return err
+	}
+	m.InitGPT2(rand.New(rand.NewPCG(3, 4)))
+	return m.Save(filepath.Join(dir, "testnamed"), nil)
+})
 
 // localConn is a shard worker in the same process: a Session that answers
 // each request as it is sent, through the wire format. failAfter > 0 makes
@@ -113,8 +137,12 @@ func sameCurve(t *testing.T, what string, got, want []protocol.LossPoint) {
 // TestWorkersTrainLikeOneWorker: LoRA (with dropout) and full fine-tuning
 // with 2 and 3 workers follow the one-worker loss curve.
 func TestWorkersTrainLikeOneWorker(t *testing.T) {
+	if err := namedModel(); err != nil {
+		t.Fatal(err)
+	}
 	lora := testConfig()
 	lora.Dropout = 0.1
+	lora.Model = "testnamed"
 	full := testConfig()
 	full.Method = "full"
 	for name, cfg := range map[string]*protocol.RunConfig{"lora": lora, "full": full} {
