@@ -140,6 +140,11 @@ func (s *Session) syncShards() {
 	r := s.run
 	want := max(min(p.requested, p.limit), 1) - 1
 	want = min(want, r.tr.Cfg.Batch-1) // a shard with no rows is no help
+	switch r.tr.Cfg.Method {
+	case train.MethodLoRA, train.MethodFull, train.MethodBias, train.MethodNone:
+	default: // a method whose configuration ShardConfig does not carry
+		want = 0
+	}
 	for len(p.clients) > want {
 		last := p.clients[len(p.clients)-1]
 		last.conn.Close()
