@@ -7,6 +7,7 @@
 #                       the TensorFlow.js cross-check (bench/), browser end-to-end tests (headless Chromium)
 #   ./build.sh test-browser   only the browser end-to-end tests
 #   ./build.sh bench    training speed: native (go test -bench and lora bench) and js/wasm under node
+#   ./build.sh bench workers   1 vs 2 training workers (data-parallel) in node, tokens/s and the ratio
 #   ./build.sh edge     build, then run the site and its API under wrangler dev on http://127.0.0.1:8787
 #
 # A fresh machine needs only Go for build and serve; test and bench also use
@@ -158,6 +159,7 @@ cmd_test() {
 	build_site
 	node wasm/trainer/node_test.mjs dist/
 	LORA_WORKER_QUERY='?simd=0' node wasm/trainer/node_test.mjs dist/ # the pure-Go fallback
+	node wasm/trainer/node_workers_test.mjs dist/ # data-parallel: 2 workers (nested workers) match 1
 	browser_test --built
 	wasm/edge/dev.sh test # wrangler dev: live API tests, no process left behind, upload size
 	log "all tests passed"
@@ -253,6 +255,18 @@ cmd_bench() {
 	awk -v l="$lin_lora" -v f="$lin_full" 'BEGIN { printf "  LoRA %.1f MiB   full %.1f MiB   LoRA/full %.0f%% (target ≤ 60%%)\n", l / 1048576, f / 1048576, 100 * l / f }'
 }
 
+# cmd_bench_workers measures data-parallel training (wasm/trainer/shards.go):
+# 1 worker against 2 on the reference LoRA configuration, nano on e2e and
+# nano full fine-tuning, alternating in one run, with the real worker under
+# node (nested worker_threads), plus a control of two independent runs at
+# once (what the machine's second core gives right now).
+cmd_bench_workers() {
+	need_node
+	[ "${1:-}" = --built ] || build_site
+	log "js/wasm under node: 1 worker vs 2 workers (data-parallel), alternating"
+	node wasm/trainer/node_workers_test.mjs dist/ --bench
+}
+
 case "${1:-build}" in
 build) build ;;
 serve)
@@ -262,7 +276,9 @@ serve)
 	;;
 test) cmd_test ;;
 test-browser) browser_test ;;
-bench) cmd_bench ;;
+bench)
+	if [ "${2:-}" = workers ]; then cmd_bench_workers; else cmd_bench; fi
+	;;
 edge) build && exec wasm/edge/dev.sh dev ;;
 *)
 	echo "usage: ./build.sh [build|serve|test|test-browser|bench|edge]" >&2
