@@ -83,6 +83,8 @@ func (r Run) Label() string {
 		return fmt.Sprintf("#%d full", r.ID)
 	case state.Bias:
 		return fmt.Sprintf("#%d bitfit", r.ID)
+	case state.Adaptive:
+		return fmt.Sprintf("#%d adaptive r=%d→%d", r.ID, c.InitRank, c.TargetRank)
 	}
 	var t []string
 	for _, m := range c.Targets {
@@ -171,7 +173,10 @@ type App struct {
 	Net Net
 
 	Shared  ShareView
-	sharing bool // the export in flight is for Share, not a download
+	sharing bool
+
+	// Adaptive is the rank allocation of an adaptive-rank run (adaptive-panel.go), nil otherwise.
+	Adaptive *AdaptiveView // the export in flight is for Share, not a download
 
 	// Analyzer runs the paper's analyses in the worker (analysis.go); nil
 	// where there is none. An is what their panels show.
@@ -275,6 +280,7 @@ func (a *App) startRun() {
 	a.Started, a.Playing, a.Steps = true, false, 0
 	a.Loss, a.ValLoss, a.TokPerS = math.NaN(), math.NaN(), 0
 	a.Deltas, a.Selected, a.Merged = nil, "", nil
+	a.Adaptive = nil
 	a.Unknown = ""
 	a.Sample.Base, a.Sample.Adapted = "", ""
 	a.Status = "loading " + a.Applied.Model + " and " + a.Applied.Task + "…"
@@ -363,7 +369,7 @@ func (a *App) Generate() {
 
 // Merge asks the worker to fold ΔW into W and measure the difference.
 func (a *App) Merge() {
-	if !a.Started || a.Applied.Method != state.LoRA {
+	if !a.Started || !a.Applied.LoRALike() {
 		a.Error = "merging folds LoRA's B·A into W; start a LoRA run first"
 		return
 	}
@@ -519,8 +525,11 @@ func (a *App) OnError(msg string) {
 
 // Count is the parameter count of s on arch, under core/params.
 func Count(arch params.Arch, s state.State) (params.Count, error) {
-	m := params.Method(s.Method)
-	return params.Calculate(arch, m, params.LoRA{Rank: s.Rank, Targets: s.Targets})
+	m, r := params.Method(s.Method), s.Rank
+	if s.Method == state.Adaptive { // trains LoRA-shaped P, Q at r⁽⁰⁾ (λ adds r⁽⁰⁾ numbers per matrix)
+		m, r = params.Method(state.LoRA), s.InitRank
+	}
+	return params.Calculate(arch, m, params.LoRA{Rank: r, Targets: s.Targets})
 }
 
 // GPT3 is the same configuration on GPT-3 175B: the LoRA paper's scale.
@@ -534,7 +543,7 @@ func GPT3(s state.State) (params.Count, error) {
 
 // Export asks the worker for the adapter as a PEFT archive.
 func (a *App) Export() {
-	if !a.Started || a.Applied.Method != state.LoRA {
+	if !a.Started || !a.Applied.LoRALike() {
 		a.Error = "export writes a LoRA adapter; train a LoRA run first"
 		return
 	}

@@ -67,6 +67,7 @@ func RunConfig(s state.State) protocol.RunConfig {
 		Targets: append([]string(nil), s.Targets...),
 		LR:      s.LR, Batch: s.Batch, Seed: s.Seed, Steps: s.Steps,
 		EvalEvery: EvalEvery,
+		Adaptive:  adaptiveConfig(s),
 	}
 }
 
@@ -284,6 +285,9 @@ func (c *Client) progress(p *protocol.Progress) {
 		steps, losses = append(steps, p.Step), append(losses, p.Loss)
 	}
 	a.OnProgress(steps, losses, p.TokensPerSec)
+	if p.Adaptive != nil {
+		a.Adaptive = adaptiveView(p.Adaptive)
+	}
 	if !p.Running {
 		a.OnPaused()
 	}
@@ -322,6 +326,9 @@ func (c *Client) status(s *protocol.Status) {
 	a := c.App
 	if s.Halted != "" {
 		a.Error = s.Halted
+	}
+	if s.Ready {
+		a.Adaptive = adaptiveView(s.Adaptive)
 	}
 	// Whether training runs is decided by play/pause replies, progress and
 	// status events — not by the status in a configure reply, which comes

@@ -23,6 +23,9 @@ func (c *RunsTable) rowClass(r Run) string {
 }
 
 func (c *RunsTable) rank(r Run) string {
+	if r.Config.Method == state.Adaptive {
+		return fmt.Sprintf("%d→%d", r.Config.InitRank, r.Config.TargetRank)
+	}
 	if r.Config.Method != state.LoRA {
 		return "—"
 	}

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/lora-playground/lora-playground/ui/state"
 	"github.com/lora-playground/lora-playground/wasm/edge/edgeapi"
 )
 
@@ -111,7 +110,7 @@ func (a *App) Share() {
 			a.Shared.Message = NeedsEdge
 			return
 		}
-		if !a.Started || a.Applied.Method != state.LoRA {
+		if !a.Started || !a.Applied.LoRALike() {
 			a.Shared.Busy = false
 			a.Shared.Message = "sharing uploads a LoRA adapter; train a LoRA run first"
 			return

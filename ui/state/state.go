@@ -35,10 +35,14 @@ const (
 	LoRA Method = "lora" // base frozen, low-rank adapters B·A train
 	Full Method = "full" // every weight trains
 	Bias Method = "bias" // BitFit: only bias vectors train
+	// Adaptive is LoRA whose rank per matrix is chosen while training
+	// (AdaLoRA): InitRank, TargetRank and PruneEvery set it up; α, dropout
+	// and targets are LoRA's.
+	Adaptive Method = "adaptive"
 )
 
 // Methods lists the choices in the order the method selector shows them.
-var Methods = []Method{LoRA, Full, Bias}
+var Methods = []Method{LoRA, Full, Bias, Adaptive}
 
 // Modules are the six linear layers of a block that LoRA can adapt, in the
 // order they run.
@@ -76,6 +80,10 @@ type State struct {
 	Seed    int64   // seeds adapter init, batch order and dropout
 	Steps   int     // schedule length: warmup then cosine decay to here, where play stops
 
+	// Adaptive rank (method adaptive): every matrix starts at InitRank and
+	// pruning every PruneEvery steps leaves TargetRank per matrix on average.
+	InitRank, TargetRank, PruneEvery int
+
 	// Hide lists controls hidden in classroom mode (see Controls).
 	Hide []string
 }
@@ -99,8 +107,14 @@ func Default() State {
 		Batch:   8,
 		Seed:    1,
 		Steps:   2000,
+
+		InitRank: 12, TargetRank: 4, PruneEvery: 10,
 	}
 }
+
+// LoRALike reports whether the method trains LoRA adapters (lora or
+// adaptive), so α, dropout and targets apply.
+func (s State) LoRALike() bool { return s.Method == LoRA || s.Method == Adaptive }
 
 // Scale is the factor multiplying B·A: α/r, or α/√r with RSLoRA.
 func (s State) Scale() float64 {
@@ -140,7 +154,8 @@ func (s State) Equal(o State) bool {
 	return s.Model == o.Model && s.Task == o.Task && s.Method == o.Method && s.Rank == o.Rank &&
 		s.Alpha == o.Alpha && s.RSLoRA == o.RSLoRA && s.Dropout == o.Dropout &&
 		slices.Equal(s.Targets, o.Targets) && s.LR == o.LR && s.Batch == o.Batch &&
-		s.Seed == o.Seed && s.Steps == o.Steps && slices.Equal(s.Hide, o.Hide)
+		s.Seed == o.Seed && s.Steps == o.Steps && slices.Equal(s.Hide, o.Hide) &&
+		s.InitRank == o.InitRank && s.TargetRank == o.TargetRank && s.PruneEvery == o.PruneEvery
 }
 
 // Validate reports the first setting that cannot be trained.
@@ -158,8 +173,14 @@ func (s State) Validate() error {
 		return fmt.Errorf("α %g is outside (0, %d]", s.Alpha, MaxAlpha)
 	case !(s.Dropout >= 0 && s.Dropout <= MaxDropout):
 		return fmt.Errorf("dropout %g is outside 0–%g", s.Dropout, MaxDropout)
-	case s.Method == LoRA && len(s.Targets) == 0:
+	case s.LoRALike() && len(s.Targets) == 0:
 		return fmt.Errorf("LoRA needs at least one target module")
+	case s.InitRank < MinRank || s.InitRank > MaxRank:
+		return fmt.Errorf("initial rank %d is outside %d–%d", s.InitRank, MinRank, MaxRank)
+	case s.TargetRank < 1 || s.TargetRank > s.InitRank:
+		return fmt.Errorf("target rank %d is outside 1–%d (the initial rank)", s.TargetRank, s.InitRank)
+	case s.PruneEvery < 1 || s.PruneEvery > MaxSteps:
+		return fmt.Errorf("pruning interval %d is outside 1–%d", s.PruneEvery, MaxSteps)
 	case !(s.LR >= MinLR && s.LR <= MaxLR):
 		return fmt.Errorf("learning rate %g is outside %g–%g", s.LR, MinLR, MaxLR)
 	case s.Batch < MinBatch || s.Batch > MaxBatch:
@@ -194,6 +215,9 @@ func (s State) NeedsRestart(old State) []string {
 	add(s.Method != old.Method, "method")
 	lora := s.Method == LoRA && old.Method == LoRA
 	add(lora && s.Rank != old.Rank, "rank")
+	adaptive := s.Method == Adaptive && old.Method == Adaptive
+	add(adaptive && (s.InitRank != old.InitRank || s.TargetRank != old.TargetRank || s.PruneEvery != old.PruneEvery), "adaptive")
+	lora = s.LoRALike() && old.LoRALike()
 	add(lora && s.Alpha != old.Alpha, "alpha")
 	add(lora && s.RSLoRA != old.RSLoRA, "rslora")
 	add(lora && s.Dropout != old.Dropout, "dropout")
@@ -227,6 +251,9 @@ func (s State) Hash() string {
 	put(s.Batch != d.Batch, "batch", strconv.Itoa(s.Batch))
 	put(s.Seed != d.Seed, "seed", strconv.FormatInt(s.Seed, 10))
 	put(s.Steps != d.Steps, "steps", strconv.Itoa(s.Steps))
+	put(s.InitRank != d.InitRank, "r0", strconv.Itoa(s.InitRank))
+	put(s.TargetRank != d.TargetRank, "rt", strconv.Itoa(s.TargetRank))
+	put(s.PruneEvery != d.PruneEvery, "every", strconv.Itoa(s.PruneEvery))
 	put(len(s.Hide) > 0, "hide", strings.Join(s.Hide, ","))
 	return strings.Join(kv, "&")
 }
@@ -268,7 +295,7 @@ func Parse(hash string) (State, []string) {
 			if m := Method(val); slices.Contains(Methods, m) {
 				s.Method = m
 			} else {
-				bad(key, val, "use lora, full or bias")
+				bad(key, val, "use lora, full, bias or adaptive")
 			}
 		case "r":
 			if n, err := strconv.Atoi(val); err == nil && n >= MinRank && n <= MaxRank {
@@ -325,6 +352,18 @@ func Parse(hash string) (State, []string) {
 			} else {
 				bad(key, val, fmt.Sprintf("steps is a whole number %d–%d", MinSteps, MaxSteps))
 			}
+		case "r0", "rt", "every":
+			n, err := strconv.Atoi(val)
+			switch {
+			case key == "r0" && err == nil && n >= MinRank && n <= MaxRank:
+				s.InitRank = n
+			case key == "rt" && err == nil && n >= MinRank && n <= MaxRank:
+				s.TargetRank = n
+			case key == "every" && err == nil && n >= 1 && n <= MaxSteps:
+				s.PruneEvery = n
+			default:
+				bad(key, val, fmt.Sprintf("a whole number %d–%d", 1, map[string]int{"r0": MaxRank, "rt": MaxRank, "every": MaxSteps}[key]))
+			}
 		case "hide":
 			if h, ok := parseList(val, Controls); ok {
 				s.Hide = h
@@ -332,6 +371,10 @@ func Parse(hash string) (State, []string) {
 				bad(key, val, "hide lists controls from "+strings.Join(Controls, ","))
 			}
 		}
+	}
+	if s.TargetRank > s.InitRank {
+		problems = append(problems, fmt.Sprintf("link setting rt=%d lowered to r0=%d: the target rank cannot exceed the initial rank", s.TargetRank, s.InitRank))
+		s.TargetRank = s.InitRank
 	}
 	// Map iteration order is random; sort problems so the page is stable.
 	slices.Sort(problems)
