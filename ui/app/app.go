@@ -182,6 +182,7 @@ type App struct {
 	// where there is none. An is what their panels show.
 	Analyzer Analyzer
 	An       AnalysisView
+	Exp      ExperimentsView // the paper's experiments (experiments.go)
 
 	now func() time.Time
 	t0  time.Time // when the current run last started playing

@@ -60,6 +60,7 @@ func main() {
 	})
 	a.T = client
 	a.Analyzer = client
+	experimentWorker(a, ee) // the experiments panel's own worker (experiments.go)
 	startWorker := func() {
 		worker = js.Global().Get("Worker").New("assets/js/worker.js")
 		inbox := make(chan protocol.Message, 1024)
