@@ -184,6 +184,12 @@ type App struct {
 	An       AnalysisView
 	Exp      ExperimentsView // the paper's experiments (experiments.go)
 
+	// Cores is navigator.hardwareConcurrency (0 unknown); Workers is what
+	// the worker last said about data-parallel training (workers.go).
+	Cores       int
+	Workers     WorkersView
+	sentWorkers int
+
 	now func() time.Time
 	t0  time.Time // when the current run last started playing
 }
@@ -241,6 +247,7 @@ func (a *App) Changed() {
 		a.Error = err.Error()
 		return
 	}
+	a.ApplyWorkers() // the run is kept: workers change speed, not results
 	if !a.Started {
 		return
 	}
@@ -454,7 +461,7 @@ func (a *App) OnProgress(steps []int, losses []float64, tokPerS float64) {
 		a.TokPerS = tokPerS
 	}
 	if a.Playing {
-		a.Status = fmt.Sprintf("training: %.0f tokens/s", a.TokPerS)
+		a.Status = fmt.Sprintf("training: %.0f tokens/s%s", a.TokPerS, a.workersText())
 	} else {
 		a.Status = "paused"
 	}

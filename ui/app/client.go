@@ -330,6 +330,7 @@ func (c *Client) status(s *protocol.Status) {
 	if s.Ready {
 		a.Adaptive = adaptiveView(s.Adaptive)
 	}
+	c.workers(s.Workers) // workers.go
 	// Whether training runs is decided by play/pause replies, progress and
 	// status events — not by the status in a configure reply, which comes
 	// back (not running) while the play sent after it is still queued.

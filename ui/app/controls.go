@@ -18,6 +18,15 @@ type Controls struct {
 
 func (c *Controls) hidden(name string) bool { return c.App.State.Hidden(name) }
 
+// workerChoices are the worker counts the control offers besides automatic.
+func (c *Controls) workerChoices() []int {
+	n := make([]int, state.MaxWorkers)
+	for i := range n {
+		n[i] = i + 1
+	}
+	return n
+}
+
 func (c *Controls) set(f func(*state.State)) {
 	f(&c.App.State)
 	c.App.Changed()

@@ -79,6 +79,10 @@ type State struct {
 	Batch   int     // sequences per step
 	Seed    int64   // seeds adapter init, batch order and dropout
 	Steps   int     // schedule length: warmup then cosine decay to here, where play stops
+	// Workers is how many Web Workers train data-parallel, 1..MaxWorkers,
+	// or 0 for as many as the device has cores (see WorkerCount). It
+	// changes speed, not results, so changing it keeps the run.
+	Workers int
 
 	// Adaptive rank (method adaptive): every matrix starts at InitRank and
 	// pruning every PruneEvery steps leaves TargetRank per matrix on average.
@@ -90,7 +94,7 @@ type State struct {
 
 // Controls names every control classroom mode can hide. The names are also
 // the controls' data-testid values where the issue fixes them.
-var Controls = []string{"model", "task", "method", "rank", "alpha", "rslora", "dropout", "targets", "lr", "batch", "seed", "steps"}
+var Controls = []string{"model", "task", "method", "rank", "alpha", "rslora", "dropout", "targets", "lr", "batch", "seed", "steps", "workers"}
 
 // Default is the configuration of a fresh page: LoRA r=8 on q and v, as in
 // the LoRA paper's main GPT-3 experiment.
@@ -154,7 +158,7 @@ func (s State) Equal(o State) bool {
 	return s.Model == o.Model && s.Task == o.Task && s.Method == o.Method && s.Rank == o.Rank &&
 		s.Alpha == o.Alpha && s.RSLoRA == o.RSLoRA && s.Dropout == o.Dropout &&
 		slices.Equal(s.Targets, o.Targets) && s.LR == o.LR && s.Batch == o.Batch &&
-		s.Seed == o.Seed && s.Steps == o.Steps && slices.Equal(s.Hide, o.Hide) &&
+		s.Seed == o.Seed && s.Steps == o.Steps && s.Workers == o.Workers && slices.Equal(s.Hide, o.Hide) &&
 		s.InitRank == o.InitRank && s.TargetRank == o.TargetRank && s.PruneEvery == o.PruneEvery
 }
 
@@ -187,6 +191,8 @@ func (s State) Validate() error {
 		return fmt.Errorf("batch %d is outside %d–%d", s.Batch, MinBatch, MaxBatch)
 	case s.Steps < MinSteps || s.Steps > MaxSteps:
 		return fmt.Errorf("steps %d is outside %d–%d", s.Steps, MinSteps, MaxSteps)
+	case s.Workers < 0 || s.Workers > MaxWorkers:
+		return fmt.Errorf("workers %d is outside 1–%d (0 for automatic)", s.Workers, MaxWorkers)
 	}
 	for _, t := range s.Targets {
 		if !slices.Contains(Modules, t) {
@@ -254,6 +260,7 @@ func (s State) Hash() string {
 	put(s.InitRank != d.InitRank, "r0", strconv.Itoa(s.InitRank))
 	put(s.TargetRank != d.TargetRank, "rt", strconv.Itoa(s.TargetRank))
 	put(s.PruneEvery != d.PruneEvery, "every", strconv.Itoa(s.PruneEvery))
+	put(s.Workers != d.Workers, "workers", strconv.Itoa(s.Workers))
 	put(len(s.Hide) > 0, "hide", strings.Join(s.Hide, ","))
 	return strings.Join(kv, "&")
 }
@@ -363,6 +370,14 @@ func Parse(hash string) (State, []string) {
 				s.PruneEvery = n
 			default:
 				bad(key, val, fmt.Sprintf("a whole number %d–%d", 1, map[string]int{"r0": MaxRank, "rt": MaxRank, "every": MaxSteps}[key]))
+			}
+		case "workers":
+			if n, err := strconv.Atoi(val); err == nil && n >= 0 && n <= MaxWorkers {
+				s.Workers = n
+			} else if val == "auto" {
+				s.Workers = 0
+			} else {
+				bad(key, val, fmt.Sprintf("workers is a whole number 1–%d, or 0 for automatic", MaxWorkers))
 			}
 		case "hide":
 			if h, ok := parseList(val, Controls); ok {

@@ -61,6 +61,12 @@ func main() {
 	a.T = client
 	a.Analyzer = client
 	experimentWorker(a, ee) // the experiments panel's own worker (experiments.go)
+	// Train on as many workers as the device has cores (or as the link
+	// says); the worker starts the extra ones (ui/app/workers.go).
+	if n := js.Global().Get("navigator").Get("hardwareConcurrency"); n.Type() == js.TypeNumber {
+		a.Cores = n.Int()
+	}
+	a.ApplyWorkers()
 	startWorker := func() {
 		worker = js.Global().Get("Worker").New("assets/js/worker.js")
 		inbox := make(chan protocol.Message, 1024)
