@@ -6,8 +6,10 @@
 #   ./build.sh test     vet, native tests, js/wasm tests under node, fuzz smoke, CLI smoke,
 #                       the TensorFlow.js cross-check (bench/), browser end-to-end tests (headless Chromium)
 #   ./build.sh test-browser   only the browser end-to-end tests
-#   ./build.sh bench    training speed: native (go test -bench and lora bench) and js/wasm under node
+#   ./build.sh bench    training speed: native (go test -bench and lora bench), js/wasm under node,
+#                       and ours against TensorFlow.js in node and headless Chromium (bench/)
 #   ./build.sh bench workers   1 vs 2 training workers (data-parallel) in node, tokens/s and the ratio
+#   ./build.sh bench tfjs      only ours against TensorFlow.js (bench/; BENCH_ROUNDS=5)
 #   ./build.sh edge     build, then run the site and its API under wrangler dev on http://127.0.0.1:8787
 #
 # A fresh machine needs only Go for build and serve; test and bench also use
@@ -176,6 +178,14 @@ tfjs_crosscheck() {
 	node --test bench/crosscheck.test.mjs
 }
 
+need_chromium() {
+	if [ ! -x /usr/bin/chromium ]; then
+		log "installing chromium (Debian package) for the browser tests and benchmarks"
+		apt-get update -qq
+		apt-get install -y -qq chromium >/dev/null
+	fi
+}
+
 # browser_test builds the site, serves it with cmd/serve on a free loopback
 # port and runs tests/browser (node --test, playwright-core driving Debian's
 # headless Chromium; never a downloaded browser). Screenshots and metrics go
@@ -183,11 +193,7 @@ tfjs_crosscheck() {
 # --built skips building dist/ (cmd_test has just built it).
 browser_test() {
 	need_node
-	if [ ! -x /usr/bin/chromium ]; then
-		log "installing chromium (Debian package) for the browser tests"
-		apt-get update -qq
-		apt-get install -y -qq chromium >/dev/null
-	fi
+	need_chromium
 	log "browser tests: npm ci in tests/browser"
 	(cd tests/browser && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi)
 	[ "${1:-}" = --built ] || build_site
@@ -253,6 +259,33 @@ cmd_bench() {
 	lin_lora=$("${exec[@]}" bin/lora-simd.wasm bench --method lora --steps 3 --warmup-steps 1 --profile-steps 0 --json | sed -n 's/.*"linear_bytes": *\([0-9]*\).*/\1/p')
 	lin_full=$("${exec[@]}" bin/lora-simd.wasm bench --method full --steps 3 --warmup-steps 1 --profile-steps 0 --json | sed -n 's/.*"linear_bytes": *\([0-9]*\).*/\1/p')
 	awk -v l="$lin_lora" -v f="$lin_full" 'BEGIN { printf "  LoRA %.1f MiB   full %.1f MiB   LoRA/full %.0f%% (target ≤ 60%%)\n", l / 1048576, f / 1048576, 100 * l / f }'
+	tfjs_bench
+}
+
+# cmd_bench_tfjs builds the two wasm builds of lora and runs only tfjs_bench.
+cmd_bench_tfjs() {
+	mkdir -p bin
+	GOOS=js GOARCH=wasm go build -o bin/lora.wasm ./core/cmd/lora
+	GOOS=js GOARCH=wasm go build -tags simd -o bin/lora-simd.wasm ./core/cmd/lora
+	tfjs_bench
+}
+
+# tfjs_bench times our LoRA step against TensorFlow.js's (bench/run.mjs): ours
+# native, ours and theirs in node and in headless Chromium, alternating for
+# BENCH_ROUNDS rounds (default 5), and prints the ours/theirs table.
+tfjs_bench() {
+	log "ours vs TensorFlow.js 4.22 wasm (bench/): native, node, headless Chromium, alternating rounds"
+	need_node
+	need_chromium
+	(cd bench && npm ci --no-audit --no-fund --loglevel=error)
+	local tmp
+	tmp=$(mktemp -d)
+	go run ./bench/fixture --out "$tmp/fixture"
+	go build -o bin/lora ./core/cmd/lora
+	go build -o "$tmp/serve" ./cmd/serve
+	node bench/run.mjs --fixture "$tmp/fixture" --lora bin/lora --wasm bin/lora.wasm --wasm-simd bin/lora-simd.wasm \
+		--serve "$tmp/serve" --rounds "${BENCH_ROUNDS:-5}" || { rm -rf "$tmp"; return 1; }
+	rm -rf "$tmp"
 }
 
 # cmd_bench_workers measures data-parallel training (wasm/trainer/shards.go):
@@ -277,11 +310,15 @@ serve)
 test) cmd_test ;;
 test-browser) browser_test ;;
 bench)
-	if [ "${2:-}" = workers ]; then cmd_bench_workers; else cmd_bench; fi
+	case "${2:-}" in
+	workers) cmd_bench_workers ;;
+	tfjs) cmd_bench_tfjs ;;
+	*) cmd_bench ;;
+	esac
 	;;
 edge) build && exec wasm/edge/dev.sh dev ;;
 *)
-	echo "usage: ./build.sh [build|serve|test|test-browser|bench|edge]" >&2
+	echo "usage: ./build.sh [build|serve|test|test-browser|bench [workers|tfjs]|edge]" >&2
 	exit 2
 	;;
 esac

@@ -188,3 +188,20 @@ export function buildLoRAModel(tf, fx, base, adapters) {
     },
   };
 }
+
+/**
+ * Times model.step as `lora bench` times ours: warmup untimed steps (V8
+ * first runs wasm in its baseline tier), then steps timed ones, cycling
+ * through the fixture's batches at the first step's learning rate (the
+ * speed of a step does not depend on either).
+ */
+export function benchSteps(model, fx, { steps = 30, warmup = 5 } = {}) {
+  const lr = fx.steps[0].lr;
+  let k = 0;
+  const next = () => fx.steps[k++ % fx.steps.length];
+  for (let i = 0; i < warmup; i++) model.step(next(), lr);
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) model.step(next(), lr);
+  const ms = performance.now() - t0;
+  return { steps, ms_per_step: ms / steps, tokens_per_sec: (steps * model.tokensPerStep) / (ms / 1000) };
+}
