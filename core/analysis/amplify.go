@@ -35,28 +35,12 @@ func topSingular(m mat.Matrix, r int) (u, v *mat.Dense, err error) {
 	var uu, vv mat.Dense
 	svd.UTo(&uu)
 	svd.VTo(&vv)
-	d, _ := uu.Dims()
-	k, _ := vv.Dims()
-	return mat.DenseCopyOf(uu.Slice(0, d, 0, r)), mat.DenseCopyOf(vv.Slice(0, k, 0, r)), nil
-}
-
-// RandomOrthonormal returns n×r orthonormal columns (n ≥ r): the Q of the
-// QR factorisation of an n×r Gaussian matrix, which is uniformly
-// distributed over such bases.
-func RandomOrthonormal(n, r int, rng *rand.Rand) *mat.Dense {
-	var qr mat.QR
-	qr.Factorize(Gaussian(n, r, rng))
-	var q mat.Dense
-	qr.QTo(&q)
-	return mat.DenseCopyOf(q.Slice(0, n, 0, r))
+	return firstColumns(&uu, r), firstColumns(&vv, r), nil
 }
 
 // Projection returns ‖UᵀWV‖_F for U (d×r), W (d×k), V (k×r).
 func Projection(u, w, v mat.Matrix) float64 {
-	var uw, p mat.Dense
-	uw.Mul(u.T(), w)
-	p.Mul(&uw, v)
-	return mat.Norm(&p, 2)
+	return frobenius(mul(mul(u, true, w), false, v))
 }
 
 // Amplify computes Table 7's numbers for a layer with weight w (d×k) and
@@ -70,7 +54,7 @@ func Amplify(w, delta mat.Matrix, r int, seed uint64) (Amplification, error) {
 	if r < 1 || r > min(d, k) {
 		return Amplification{}, fmt.Errorf("analysis: r must be between 1 and %d for a %d×%d layer, got %d", min(d, k), d, k, r)
 	}
-	a := Amplification{R: r, NormW: mat.Norm(w, 2), NormDelta: mat.Norm(delta, 2)}
+	a := Amplification{R: r, NormW: frobenius(w), NormDelta: frobenius(delta)}
 	ud, vd, err := topSingular(delta, r)
 	if err != nil {
 		return Amplification{}, err

@@ -49,7 +49,7 @@ func TestAmplifyKnownAnswers(t *testing.T) {
 			if math.Abs(a.ProjDelta-tc.wantDelta) > 1e-9 || math.Abs(a.ProjW-tc.wantW) > 1e-9 {
 				t.Fatalf("proj ΔW %v, W %v; want %v, %v", a.ProjDelta, a.ProjW, tc.wantDelta, tc.wantW)
 			}
-			if a.NormW != mat.Norm(tc.w, 2) || a.NormDelta != mat.Norm(tc.delta, 2) {
+			if math.Abs(a.NormW-mat.Norm(tc.w, 2)) > 1e-12 || math.Abs(a.NormDelta-mat.Norm(tc.delta, 2)) > 1e-12 {
 				t.Fatalf("norms %v %v", a.NormW, a.NormDelta)
 			}
 			wantFactor := 0.0

@@ -231,10 +231,9 @@ func newAdapter(adapters []*peft.Adapter, mods []peft.ModuleWeights) *peft.Adapt
 func DeltaW(c *peft.Config, m *peft.ModuleWeights) *mat.Dense {
 	a, _ := Float32Matrix(m.A, m.R, m.In)
 	b, _ := Float32Matrix(m.B, m.Out, m.R)
-	var d mat.Dense
-	d.Mul(b, a)
-	d.Scale(ModuleScale(c, m), &d)
-	return &d
+	d := mul(b, false, a)
+	axpby(d, ModuleScale(c, m), 0, d)
+	return d
 }
 
 // ExactDelta returns Σ wᵢ·ΔWᵢ for every module any adapter adapts: the mix
@@ -249,11 +248,11 @@ func ExactDelta(adapters []*peft.Adapter, weights []float64) (map[string]*mat.De
 		var sum *mat.Dense
 		for _, e := range byPath[p] {
 			d := DeltaW(&adapters[e.idx].Config, e.m)
-			d.Scale(weights[e.idx], d)
 			if sum == nil {
+				axpby(d, weights[e.idx], 0, d)
 				sum = d
 			} else {
-				sum.Add(sum, d)
+				axpby(sum, 1, weights[e.idx], d)
 			}
 		}
 		out[p] = sum
@@ -281,12 +280,11 @@ func Compare(combined *peft.Adapter, exact map[string]*mat.Dense) ([]ModuleError
 			return nil, fmt.Errorf("analysis: module %s of the combined adapter has no exact counterpart", m.Module)
 		}
 		got := DeltaW(&combined.Config, m)
-		var diff mat.Dense
-		diff.Sub(got, want)
-		e := ModuleError{Module: m.Module, R: m.R, Exact: mat.Norm(want, 2), Got: mat.Norm(got, 2)}
-		if e.Exact > 0 {
-			e.RelErr = mat.Norm(&diff, 2) / e.Exact
-		} else if mat.Norm(&diff, 2) > 0 {
+		e := ModuleError{Module: m.Module, R: m.R, Exact: frobenius(want), Got: frobenius(got)}
+		axpby(got, 1, -1, want) // got − want
+		if diff := frobenius(got); e.Exact > 0 {
+			e.RelErr = diff / e.Exact
+		} else if diff > 0 {
 			e.RelErr = math.Inf(1)
 		}
 		out = append(out, e)

@@ -59,8 +59,7 @@ func SubspaceSimilarity(a1, a2 mat.Matrix) (Similarity, error) {
 	}
 	_, n1 := v1.Dims()
 	_, n2 := v2.Dims()
-	var m mat.Dense
-	m.Mul(v1.T(), v2) // (n1,n2)
+	m := mul(v1, true, v2) // (n1,n2)
 	// cum[i][j] = Σ_{p<i, q<j} M[p][q]²
 	cum := make([][]float64, n1+1)
 	for i := range cum {
