@@ -39,7 +39,8 @@ type AnalysisView struct {
 
 	Combine   *protocol.CombineResult
 	Method    string  // "cat" or "linear"
-	WeightB   float64 // w_B in [0, 1]; w_A = 1 − w_B
+	WeightB   float64 // w_B in [0, 1]; w_A = 1 − w_B (see Weight)
+	weightSet bool    // WeightB was chosen; until then the blend is half and half
 	ShowBlend string  // which sample is shown: "a", "b" or "blend"
 }
 
@@ -54,6 +55,17 @@ func (v *AnalysisView) defaults() {
 		v.ShowBlend = "blend"
 	}
 }
+
+// Weight is w_B: the slider's value, 0.5 until it is moved.
+func (v *AnalysisView) Weight() float64 {
+	if !v.weightSet {
+		return 0.5
+	}
+	return math.Max(0, math.Min(1, v.WeightB))
+}
+
+// SetWeight sets w_B.
+func (v *AnalysisView) SetWeight(w float64) { v.WeightB, v.weightSet = w, true }
 
 // analysisReady reports why the analyses cannot run yet, or "".
 func (a *App) analysisReady() string {
@@ -115,7 +127,7 @@ func (a *App) RunSubspace() {
 // RunCombine blends A and B with the slider's weights and samples all four.
 func (a *App) RunCombine() {
 	a.An.defaults()
-	w := math.Max(0, math.Min(1, a.An.WeightB))
+	w := a.An.Weight()
 	a.analyze(protocol.TypeCombine, protocol.AnalysisSpec{Method: a.An.Method, Weights: []float64{1 - w, w},
 		Prompt: a.Sample.Prompt, Tokens: 48, SampleSeed: uint64(a.Sample.Seed), Temperature: 0.8}, nil)
 }

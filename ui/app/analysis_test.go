@@ -79,7 +79,11 @@ func TestAnalysisPanelsThroughTheClient(t *testing.T) {
 	// does not stop the learner's run.
 	*sent = nil
 	a.Playing = true
-	a.An.Method, a.An.WeightB = "linear", 0.25
+	if w := a.An.Weight(); w != 0.5 {
+		t.Fatalf("the blend starts at w_B = %v, want half and half", w)
+	}
+	a.An.Method = "linear"
+	a.An.SetWeight(0.25)
 	a.RunCombine()
 	if w := (*sent)[0].Analysis.Weights; len(w) != 2 || w[0] != 0.75 || w[1] != 0.25 {
 		t.Fatalf("weights %v", w)

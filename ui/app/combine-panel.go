@@ -20,12 +20,12 @@ func (c *CombinePanel) method() string {
 
 func (c *CombinePanel) setWeight(s string) {
 	if w, err := strconv.ParseFloat(s, 64); err == nil && w >= 0 && w <= 1 {
-		c.App.An.WeightB = w
+		c.App.An.SetWeight(w)
 	}
 }
 
 func (c *CombinePanel) weightsText() string {
-	w := c.App.An.WeightB
+	w := c.App.An.Weight()
 	return fmt.Sprintf("w_A = %.2f, w_B = %.2f", 1-w, w)
 }
 
