@@ -5,7 +5,9 @@
 //   ours native       lora bench (the Go binary)
 //   node              ours: lora-simd.wasm (SIMD128 kernels) and lora.wasm
 //                     (pure Go) under core/kernels/simd/exec.mjs;
-//                     theirs: tfjs-bench.mjs (tfjs wasm backend, SIMD, 1 thread)
+//                     theirs: tfjs-bench.mjs (tfjs wasm backend, SIMD, 1 thread),
+//                     as tfjs differentiates it and "tuned" (hand-written
+//                     gradients of the frozen layers, see tfjs-lora.mjs)
 //   headless Chromium the same three, each in a fresh Web Worker of
 //                     web/index.html (go-worker.js, tfjs-worker.js), served
 //                     by cmd/serve on a free loopback port
@@ -59,10 +61,13 @@ const run = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['
 
 // The measurements, in the order each round runs them.
 const cases = [
-  { runtime: 'native', side: 'ours', label: 'native Go', go: () => tps(run(opt.lora, benchArgs)) },
-  { runtime: 'node SIMD', side: 'ours', label: 'node, ours SIMD', go: () => tps(run('node', ['--stack-size=8192', execMjs, opt['wasm-simd'], ...benchArgs])) },
-  { runtime: 'node pure Go', side: 'ours', label: 'node, ours pure Go', go: () => tps(run('node', ['--stack-size=8192', execMjs, opt.wasm, ...benchArgs])) },
-  { runtime: 'node', side: 'tfjs', label: 'node, tfjs', go: () => tps(run('node', [path.join(here, 'tfjs-bench.mjs'), opt.fixture, '--json', '--steps', String(steps), '--warmup-steps', String(warmup)])) },
+  { label: 'native Go', go: () => tps(run(opt.lora, benchArgs)) },
+  { label: 'node, ours SIMD', go: () => tps(run('node', ['--stack-size=8192', execMjs, opt['wasm-simd'], ...benchArgs])) },
+  { label: 'node, ours pure Go', go: () => tps(run('node', ['--stack-size=8192', execMjs, opt.wasm, ...benchArgs])) },
+  ...['autodiff', 'tuned'].map((variant) => ({
+    label: variant === 'tuned' ? 'node, tfjs tuned' : 'node, tfjs',
+    go: () => tps(run('node', [path.join(here, 'tfjs-bench.mjs'), opt.fixture, '--json', '--variant', variant, '--steps', String(steps), '--warmup-steps', String(warmup)])),
+  })),
 ];
 
 let browser = null, server = null, site = null;
@@ -114,16 +119,16 @@ async function startBrowser() {
     if (r.code !== 0) throw new Error(`lora bench in Chromium (simd=${simd}) exited ${r.code}: ${r.stderr}`);
     return tps(r.stdout);
   };
+  const theirs = async (variant) => {
+    const r = await inWorker({ script: 'tfjs-worker.js', msg: { fixture: url + 'fixture/', steps, warmup, variant } });
+    if (r.error) throw new Error(`tfjs in Chromium: ${r.error}`);
+    return r.tokens_per_sec;
+  };
   cases.push(
-    { runtime: 'Chromium SIMD', side: 'ours', label: 'Chromium, ours SIMD', go: () => ours(true) },
-    { runtime: 'Chromium pure Go', side: 'ours', label: 'Chromium, ours pure Go', go: () => ours(false) },
-    {
-      runtime: 'Chromium', side: 'tfjs', label: 'Chromium, tfjs', go: async () => {
-        const r = await inWorker({ script: 'tfjs-worker.js', msg: { fixture: url + 'fixture/', steps, warmup } });
-        if (r.error) throw new Error(`tfjs in Chromium: ${r.error}`);
-        return r.tokens_per_sec;
-      },
-    });
+    { label: 'Chromium, ours SIMD', go: () => ours(true) },
+    { label: 'Chromium, ours pure Go', go: () => ours(false) },
+    { label: 'Chromium, tfjs', go: () => theirs('autodiff') },
+    { label: 'Chromium, tfjs tuned', go: () => theirs('tuned') });
   return ua;
 }
 
@@ -158,19 +163,22 @@ try {
   const stat = (label, f) => (results.has(label) ? f(results.get(label)) : null);
   const best = (xs) => Math.max(...xs);
   const rows = [
-    ['native (Go, no tfjs-node by design)', 'native Go', null],
+    ['native (Go; no tfjs-node by design)', 'native Go', null],
     ['node, wasm SIMD', 'node, ours SIMD', 'node, tfjs'],
     ['node, wasm pure Go', 'node, ours pure Go', 'node, tfjs'],
     ['Chromium, wasm SIMD', 'Chromium, ours SIMD', 'Chromium, tfjs'],
     ['Chromium, wasm pure Go', 'Chromium, ours pure Go', 'Chromium, tfjs'],
   ].filter(([, ours]) => results.has(ours));
   const ratio = (a, b) => (a == null || b == null ? '—' : `×${(a / b).toFixed(2)}`);
-  console.log('\ntokens/s, best (median) of the rounds; tfjs = TensorFlow.js 4.22.0 wasm backend, SIMD, 1 thread');
-  console.log('| runtime | ours tok/s | tfjs tok/s | ours/theirs best | ours/theirs median |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
+  const cell = (label) => (label ? `${fmt(stat(label, best))} (${fmt(stat(label, median))})` : '—');
+  console.log('\ntokens/s, best (median) of the rounds; tfjs = TensorFlow.js 4.22.0 wasm backend, SIMD, 1 thread;');
+  console.log('"tuned" = tfjs with hand-written gradients for the frozen layers (plain products instead of transposed ones)');
+  console.log('| runtime | ours tok/s | tfjs tok/s | ours/theirs best | ours/theirs median | tfjs tuned tok/s | ours/tuned best | ours/tuned median |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [name, o, t] of rows) {
-    const ob = stat(o, best), om = stat(o, median), tb = t && stat(t, best), tm = t && stat(t, median);
-    console.log(`| ${name} | ${fmt(ob)} (${fmt(om)}) | ${t ? `${fmt(tb)} (${fmt(tm)})` : '—'} | ${ratio(ob, tb)} | ${ratio(om, tm)} |`);
+    const tt = t && `${t} tuned`;
+    const r = (x, f) => ratio(stat(o, f), x && stat(x, f));
+    console.log(`| ${name} | ${cell(o)} | ${cell(t)} | ${r(t, best)} | ${r(t, median)} | ${cell(tt)} | ${r(tt, best)} | ${r(tt, median)} |`);
   }
   if (ua) console.log(`\nChromium: ${ua}`);
 } finally {

@@ -3,7 +3,10 @@
 // `lora bench`:
 //
 //   node bench/tfjs-bench.mjs FIXTURE_DIR [--steps 30] [--warmup-steps 5] [--json]
-//                             [--profile-steps N]
+//                             [--variant autodiff|tuned] [--profile-steps N]
+//
+// --variant picks how the frozen layers' gradients are computed (see
+// tfjs-lora.mjs): tfjs's autodiff (the default) or hand-written.
 //
 // --profile-steps N then runs N more steps under tf.profile and prints where
 // tfjs spends a step: milliseconds per kernel, matmuls split by shape.
@@ -14,7 +17,7 @@ import { buildLoRAModel, benchSteps } from './tfjs-lora.mjs';
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { steps: { type: 'string', default: '30' }, 'warmup-steps': { type: 'string', default: '5' }, json: { type: 'boolean', default: false },
-    'profile-steps': { type: 'string', default: '0' } },
+    'profile-steps': { type: 'string', default: '0' }, variant: { type: 'string', default: 'autodiff' } },
 });
 if (positionals.length !== 1) {
   console.error('usage: node bench/tfjs-bench.mjs FIXTURE_DIR [--steps N] [--warmup-steps N] [--json]');
@@ -22,9 +25,9 @@ if (positionals.length !== 1) {
 }
 const tf = await wasmTF();
 const { fx, base, init } = loadFixture(positionals[0]);
-const model = buildLoRAModel(tf, fx, base, init);
+const model = buildLoRAModel(tf, fx, base, init, { variant: values.variant });
 const r = benchSteps(model, fx, { steps: Number(values.steps), warmup: Number(values['warmup-steps']) });
-const rep = { runtime: `node ${process.versions.node} tfjs ${tf.version.tfjs} ${tf.getBackend()}`, batch: fx.batch, seq: fx.seq_len, ...r };
+const rep = { runtime: `node ${process.versions.node} tfjs ${tf.version.tfjs} ${tf.getBackend()} ${values.variant}`, batch: fx.batch, seq: fx.seq_len, ...r };
 console.log(values.json ? JSON.stringify(rep) : `${rep.runtime}: ${r.ms_per_step.toFixed(1)} ms/step, ${r.tokens_per_sec.toFixed(0)} tokens/s`);
 
 const profSteps = Number(values['profile-steps']);

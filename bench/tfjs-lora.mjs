@@ -26,16 +26,30 @@
 // Frozen matrices are stored transposed, (in, out), as tf.layers.dense
 // keeps its kernel, so the forward products are tfjs's plain A·B; A and B
 // keep PEFT's (r, in) and (out, r).
+//
+// Two variants of the frozen layers' backward pass (opts.variant):
+//
+//	"autodiff"  tfjs differentiates x·W' itself: dx = dy·W'ᵀ, a product
+//	            with a transposed operand, which tfjs's wasm backend runs
+//	            at a small fraction of its plain product's speed
+//	"tuned"     tf.customGrad supplies dx = dy·W with W kept in its (out, in)
+//	            layout too, a plain product (one more copy of every frozen
+//	            matrix): what a tfjs expert could write by hand
+//
+// Both compute the same numbers; the cross-check runs both.
 
 /**
  * @param tf the TensorFlow.js namespace, backend already set
  * @param fx fixture.json (bench/fixture)
  * @param base Map name → {shape, data} of model.safetensors
  * @param adapters Map name → {shape, data} of adapter_init.safetensors
+ * @param opts {variant: 'autodiff' (default) or 'tuned'}, see above
  */
 let instances = 0; // tf.Variable names are global: prefix each model's
 
-export function buildLoRAModel(tf, fx, base, adapters) {
+export function buildLoRAModel(tf, fx, base, adapters, { variant = 'autodiff' } = {}) {
+  if (variant !== 'autodiff' && variant !== 'tuned') throw new Error(`tfjs-lora: unknown variant ${variant}; use autodiff or tuned`);
+  const tuned = variant === 'tuned';
   const id = `m${++instances}/`;
   const { vocab_size: V, n_embd: C, n_head: NH, n_layer: L } = fx.model;
   const T = fx.seq_len, B = fx.batch, N = B * T, hs = C / NH;
@@ -47,9 +61,17 @@ export function buildLoRAModel(tf, fx, base, adapters) {
   };
   const constant = (name) => { const t = get(name); return tf.tensor(t.data, t.shape); };
   const transposed = (name) => tf.tidy(() => constant(name).transpose());
+  // product(x) = x·W' for a frozen W' = Wᵀ (in, out); tuned, its gradient
+  // is dy·W with W (out, in) instead of tfjs's dy·W'ᵀ.
+  const frozenProduct = (name) => {
+    const wT = transposed(name);
+    if (!tuned) return (x) => tf.matMul(x, wT);
+    const w = constant(name);
+    return tf.customGrad((x, save) => ({ value: tf.matMul(x, wT), gradFunc: (dy) => [tf.matMul(dy, w)] }));
+  };
 
   const wte = constant('wte.weight'); // (V,C), for the lookup
-  const wteT = transposed('wte.weight'); // (C,V), for the tied head
+  const head = frozenProduct('wte.weight'); // x·wteᵀ, the tied head
   const wpe = tf.tidy(() => constant('wpe.weight').slice([0, 0], [T, C]));
   const modules = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj', 'down_proj'];
   const blocks = [];
@@ -60,7 +82,7 @@ export function buildLoRAModel(tf, fx, base, adapters) {
     };
     for (const m of modules) {
       const p = `h.${l}.${m === 'up_proj' || m === 'down_proj' ? 'mlp' : 'attn'}.${m}`;
-      blk.lin[m] = { wT: transposed(`${p}.weight`), b: constant(`${p}.bias`), lora: null };
+      blk.lin[m] = { product: frozenProduct(`${p}.weight`), b: constant(`${p}.bias`), lora: null };
     }
     blocks.push(blk);
   }
@@ -92,7 +114,7 @@ export function buildLoRAModel(tf, fx, base, adapters) {
     return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(w).add(b);
   };
   const linear = (x, lin) => {
-    let y = tf.matMul(x, lin.wT).add(lin.b);
+    let y = lin.product(x).add(lin.b);
     if (lin.lora) {
       const h = tf.matMul(x, lin.lora.A, false, true).mul(lin.lora.scale); // (N,r)
       y = y.add(tf.matMul(h, lin.lora.B, false, true));
@@ -121,7 +143,7 @@ export function buildLoRAModel(tf, fx, base, adapters) {
       const u = gelu(linear(layerNorm(x, blk.ln2w, blk.ln2b), blk.lin.up_proj));
       x = x.add(linear(u, blk.lin.down_proj));
     }
-    const logits = tf.matMul(layerNorm(x, lnfw, lnfb), wteT); // (N,V)
+    const logits = head(layerNorm(x, lnfw, lnfb)); // (N,V)
     return tf.logSoftmax(logits).mul(targetWeights).sum().neg();
   };
 
@@ -138,6 +160,7 @@ export function buildLoRAModel(tf, fx, base, adapters) {
   });
 
   return {
+    variant,
     variables: vars,
     tokensPerStep: N,
 

@@ -1,13 +1,14 @@
 // Web Worker: the TensorFlow.js LoRA step (../tfjs-lora.mjs) on tfjs's wasm
 // backend, SIMD binary from node_modules, one thread, timed like `lora
 // bench`. Message in: {fixture: URL of a bench/fixture folder, steps,
-// warmup}; message out: the timing, or {error}.
+// warmup, variant: 'autodiff' or 'tuned' (see tfjs-lora.mjs)}; message out:
+// the timing, or {error}.
 'use strict';
 importScripts('../node_modules/@tensorflow/tfjs/dist/tf.min.js',
   '../node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js');
 
 self.onmessage = async (e) => {
-  const { fixture, steps, warmup } = e.data;
+  const { fixture, steps, warmup, variant = 'autodiff' } = e.data;
   try {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     tf.wasm.setThreadsCount(1);
@@ -31,9 +32,9 @@ self.onmessage = async (e) => {
     const fx = await (await get('fixture.json')).json();
     const base = parseSafetensors(await (await get('model.safetensors')).arrayBuffer());
     const init = parseSafetensors(await (await get('adapter_init.safetensors')).arrayBuffer());
-    const model = buildLoRAModel(tf, fx, base, init);
+    const model = buildLoRAModel(tf, fx, base, init, { variant });
     const r = benchSteps(model, fx, { steps, warmup });
-    self.postMessage({ runtime: `tfjs ${tf.version.tfjs} ${tf.getBackend()} simd=${simd}`, ...r });
+    self.postMessage({ runtime: `tfjs ${tf.version.tfjs} ${tf.getBackend()} simd=${simd} ${variant}`, ...r });
   } catch (err) {
     self.postMessage({ error: String((err && err.stack) || err) });
   }
