@@ -50,10 +50,10 @@ test('tfjs runs on its wasm backend with SIMD, one thread', async () => {
   assert.equal(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'), false);
 });
 
-// Each fixture is checked with both variants of tfjs-lora.mjs: tfjs's own
-// gradients of the frozen layers, and the hand-written ones the benchmark's
-// "tuned" column uses.
-fixtures.forEach((f, i) => ['autodiff', 'tuned'].forEach((variant) => {
+// Each fixture is checked with tfjs's own gradients of the frozen layers;
+// the reference one also with the hand-written ones the benchmark's "tuned"
+// column times (they touch only those products, so one fixture suffices).
+fixtures.forEach((f, i) => (i === 0 ? ['autodiff', 'tuned'] : ['autodiff']).forEach((variant) => {
   test(`tfjs (${variant}) reproduces our training steps: ${f.name}`, async (t) => {
     const dir = path.join(tmp, `fixture-${i}`);
     if (!fs.existsSync(path.join(dir, 'fixture.json'))) {
