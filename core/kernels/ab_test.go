@@ -55,5 +55,23 @@ func TestKernelAB(t *testing.T) {
 		t.Logf("TN %-13v whole-k %8.0fµs  chunked %8.0fµs  ×%.2f  scratch %d → %d floats", s,
 			float64(best[0].Nanoseconds())/1e3, float64(best[1].Nanoseconds())/1e3, float64(best[0])/float64(best[1]),
 			(s.m+s.n)*s.k, (s.m+s.n)*min(s.k, tnBlockK))
+	} // A frozen weight's products with and without its transpose at hand:
+	// the forward X·Wᵀ (NT) and the backward dY·W (NN) of the linear layers
+	// (m = B·T = 512 rows), each transposing W per call, or not.
+	for _, s := range []struct{ N, In, Out int }{{512, 128, 128}, {512, 128, 512}, {512, 512, 128}, {512, 128, 97}} {
+		rng := rand.New(rand.NewSource(7))
+		x, w, dy := randSlice(rng, s.N*s.In), randSlice(rng, s.Out*s.In), randSlice(rng, s.N*s.Out)
+		wt, y, dx := make([]float32, s.In*s.Out), make([]float32, s.N*s.Out), make([]float32, s.N*s.In)
+		Transpose(wt, w, s.Out, s.In)
+		reps := max(15, int(4e8/float64(s.N*s.In*s.Out)))
+		fwd := alternate(reps,
+			func() { MatMulNT(y, x, w, s.N, s.Out, s.In, true) },
+			func() { MatMulNTBoth(y, x, w, wt, s.N, s.Out, s.In, true) })
+		bwd := alternate(reps,
+			func() { MatMulNN(dx, dy, w, s.N, s.In, s.Out, true) },
+			func() { MatMulNTBoth(dx, dy, wt, w, s.N, s.In, s.Out, true) })
+		t.Logf("linear N=%d In=%d Out=%d: forward X·Wᵀ %7.0fµs → %7.0fµs ×%.3f   backward dY·W %7.0fµs → %7.0fµs ×%.3f (with Wᵀ kept)",
+			s.N, s.In, s.Out, float64(fwd[0].Nanoseconds())/1e3, float64(fwd[1].Nanoseconds())/1e3, float64(fwd[0])/float64(fwd[1]),
+			float64(bwd[0].Nanoseconds())/1e3, float64(bwd[1].Nanoseconds())/1e3, float64(bwd[0])/float64(bwd[1]))
 	}
 }

@@ -59,6 +59,33 @@ func goNT(out, a, b []float32, m, n, k int, accumulate bool) {
 	ntTile(out, a, b, m, n, k, accumulate)
 }
 
+// MatMulNTBoth computes out(m,n) = a(m,k) · b(n,k)ᵀ like MatMulNT, given
+// the same matrix in both layouts: b (n,k) and bt = bᵀ (k,n). Each path
+// then reads the layout it wants and transposes nothing: the pure-Go tile
+// reads b along k, the SIMD kernel reads bt along its rows. bt nil means
+// MatMulNT.
+//
+// It is for a frozen weight W (Out,In), whose transpose can be made once
+// per training run instead of once per product:
+//
+//	forward   Y  = X · Wᵀ      MatMulNTBoth(Y, X, W, Wᵀ, N, Out, In)
+//	backward  dX = dY · W      MatMulNTBoth(dX, dY, Wᵀ, W, N, In, Out)
+func MatMulNTBoth(out, a, b, bt []float32, m, n, k int, accumulate bool) {
+	if bt == nil {
+		MatMulNT(out, a, b, m, n, k, accumulate)
+		return
+	}
+	checkDims(out, a, b, m, n, k)
+	if len(bt) < n*k {
+		panic("kernels: matrix slice shorter than its dimensions")
+	}
+	if simdNTBoth(out, a, b, bt, m, n, k, accumulate) {
+		return
+	}
+	countScalar()
+	ntTile(out, a, b, m, n, k, accumulate)
+}
+
 // MatMulNN computes out(m,n) = a(m,k) · b(k,n), that is
 //
 //	out[i,j] (+)= Σ_p a[i,p]·b[p,j],

@@ -21,8 +21,16 @@ type kernelPair struct {
 // build (simd_js_test.go) the pure-Go paths are added as well.
 var kernelPairs = []kernelPair{
 	{"NT", "NT", MatMulNT, MatMulNTNaive},
+	{"NTBoth", "NT", ntBoth, MatMulNTNaive},
 	{"NN", "NN", MatMulNN, MatMulNNNaive},
 	{"TN", "TN", MatMulTN, MatMulTNNaive},
+}
+
+// ntBoth is MatMulNTBoth given bᵀ, made here.
+func ntBoth(out, a, b []float32, m, n, k int, accumulate bool) {
+	bt := make([]float32, n*k)
+	Transpose(bt, b, n, k)
+	MatMulNTBoth(out, a, b, bt, m, n, k, accumulate)
 }
 
 // shape is one product out(m,n) with inner dimension k.
@@ -205,6 +213,9 @@ func TestMatMulPanicsOnShortSlices(t *testing.T) {
 func TestMatMulNoAllocs(t *testing.T) {
 	rng := rand.New(rand.NewSource(4))
 	for _, kp := range kernelPairs {
+		if kp.name == "NTBoth" {
+			continue // its test wrapper allocates bᵀ; MatMulNTBoth itself is checked below
+		}
 		for _, s := range []shape{{512, 128, 128}, {128, 512, 512}, {3, 5, 7}} {
 			a, b, out := randSlice(rng, s.m*s.k), randSlice(rng, s.n*s.k), make([]float32, s.m*s.n)
 			allocs := testing.AllocsPerRun(5, func() {
@@ -214,6 +225,10 @@ func TestMatMulNoAllocs(t *testing.T) {
 				t.Errorf("%s %v: %v allocations per call, want 0", kp.name, s, allocs)
 			}
 		}
+	}
+	a, b, bt, out := randSlice(rng, 512*128), randSlice(rng, 128*128), make([]float32, 128*128), make([]float32, 512*128)
+	if allocs := testing.AllocsPerRun(5, func() { MatMulNTBoth(out, a, b, bt, 512, 128, 128, true) }); allocs != 0 {
+		t.Errorf("MatMulNTBoth: %v allocations per call, want 0", allocs)
 	}
 }
 

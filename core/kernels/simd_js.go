@@ -94,6 +94,15 @@ func simdNT(out, a, b []float32, m, n, k int, accumulate bool) bool {
 	return true
 }
 
+// simdNTBoth: as simdNT, but with bᵀ at hand the NN form needs no
+// transpose.
+func simdNTBoth(out, a, b, bt []float32, m, n, k int, accumulate bool) bool {
+	if m < ntDotRows && k >= ntDotMinK {
+		return simdNTDot(out, a, b, m, n, k, accumulate)
+	}
+	return simdNN(out, a, bt, m, n, k, accumulate)
+}
+
 // simdNTDot computes MatMulNT with sdot_nt, in place.
 func simdNTDot(out, a, b []float32, m, n, k int, accumulate bool) bool {
 	if simdTrivial(out, m, n, k, accumulate) {

@@ -14,6 +14,8 @@ func simdNT(out, a, b []float32, m, n, k int, accumulate bool) bool { return fal
 func simdNN(out, a, b []float32, m, n, k int, accumulate bool) bool { return false }
 func simdTN(out, a, b []float32, m, n, k int, accumulate bool) bool { return false }
 
+func simdNTBoth(out, a, b, bt []float32, m, n, k int, accumulate bool) bool { return false }
+
 func simdGemm(c, a, b []float32, m, n, k, sai, sap, ldb, ldc int, accumulate bool) bool {
 	return false
 }

@@ -10,19 +10,28 @@ import (
 )
 
 // layerActs are the activations of one block kept for the backward pass.
+//
+// ln1, atty, ln2 and gelu are the inputs of the linear layers (ln1 of
+// q/k/v, atty of o_proj, ln2 of up_proj, gelu of down_proj). The backward
+// pass reads a layer's input only for its weight gradient or its adapter,
+// so these are allocated on the first Forward that needs them (see
+// Model.keepsInput); otherwise the forward pass writes them into backward
+// scratch, which is free until the backward pass. With LoRA on q and v,
+// atty, ln2 and gelu are never kept: 6 of the block's 17 (B,T,C)-sized
+// buffers.
 type layerActs struct {
-	ln1     []float32 // (B,T,C)
+	ln1     []float32 // (B,T,C), nil unless kept
 	ln1Mean []float32 // (B,T)
 	ln1Rstd []float32 // (B,T)
 	q, k, v []float32 // (B,T,C)
 	att     []float32 // (B,NH,T,T)
-	atty    []float32 // (B,T,C) attention output before o_proj
+	atty    []float32 // (B,T,C) attention output before o_proj, nil unless kept
 	res2    []float32 // (B,T,C) residual after the attention branch
-	ln2     []float32 // (B,T,C)
+	ln2     []float32 // (B,T,C), nil unless kept
 	ln2Mean []float32 // (B,T)
 	ln2Rstd []float32 // (B,T)
 	up      []float32 // (B,T,4C)
-	gelu    []float32 // (B,T,4C)
+	gelu    []float32 // (B,T,4C), nil unless kept
 }
 
 // Activations are the buffers of one forward/backward pass for batches of up
@@ -65,10 +74,10 @@ func NewActivations(c Config, B, T int) *Activations {
 	a.layers = make([]layerActs, L)
 	for l := range a.layers {
 		a.layers[l] = layerActs{
-			ln1: f(N * C), ln1Mean: f(N), ln1Rstd: f(N),
-			q: f(N * C), k: f(N * C), v: f(N * C), att: f(B * NH * T * T), atty: f(N * C),
-			res2: f(N * C), ln2: f(N * C), ln2Mean: f(N), ln2Rstd: f(N),
-			up: f(N * 4 * C), gelu: f(N * 4 * C),
+			ln1Mean: f(N), ln1Rstd: f(N),
+			q: f(N * C), k: f(N * C), v: f(N * C), att: f(B * NH * T * T),
+			res2: f(N * C), ln2Mean: f(N), ln2Rstd: f(N),
+			up: f(N * 4 * C),
 		}
 	}
 	a.lnf, a.lnfMean, a.lnfRstd = f(N*C), f(N), f(N)
@@ -80,11 +89,52 @@ func NewActivations(c Config, B, T int) *Activations {
 	return a
 }
 
+// Bytes is the size of the buffers a holds, in bytes: what a training or
+// evaluation pass costs in activation memory.
+func (a *Activations) Bytes() int64 {
+	n := 0
+	add := func(s ...[]float32) {
+		for _, x := range s {
+			n += len(x)
+		}
+	}
+	add(a.resid...)
+	for _, la := range a.layers {
+		add(la.ln1, la.ln1Mean, la.ln1Rstd, la.q, la.k, la.v, la.att, la.atty, la.res2, la.ln2, la.ln2Mean, la.ln2Rstd, la.up, la.gelu)
+	}
+	add(a.lnf, a.lnfMean, a.lnfRstd, a.Logits, a.Probs, a.branch)
+	add(a.dres, a.dln, a.dq, a.dk, a.dv, a.datty, a.dup, a.dgelu, a.dlogits, a.attScratch)
+	return 4 * int64(n)
+}
+
+// keepsInput reports whether the backward pass reads the input of module
+// mod of layer l: when its weight trains (dW = dYᵀ·X) or an adapter hangs
+// on it (dA needs x). Only a model being trained (G non-nil) keeps any.
+func (m *Model) keepsInput(l, mod int) bool {
+	if m.G == nil {
+		return false
+	}
+	return m.G.Blocks[l].Lin[mod].W != nil || (m.Adapters != nil && !m.Merged && m.Adapters[l][mod] != nil)
+}
+
+// input returns the buffer the forward pass writes a linear layer's input
+// into: *kept, allocated for the largest batch on first use, when the
+// backward pass will read it, else the scratch temp.
+func (a *Activations) input(kept *[]float32, keep bool, perRow int, temp []float32) []float32 {
+	if !keep {
+		return temp
+	}
+	if *kept == nil {
+		*kept = make([]float32, a.MaxB*a.MaxT*perRow)
+	}
+	return *kept
+}
+
 // linearForward applies module mod of layer l, and its adapter unless merged.
 func (m *Model) linearForward(out, in []float32, l, mod, N int, rng *rand.Rand) {
 	lin := &m.W.Blocks[l].Lin[mod]
 	o, i := m.Config.ModuleShape(mod)
-	nn.LinearForward(out[:N*o], in[:N*i], lin.W, lin.B, N, i, o)
+	nn.LinearForwardT(out[:N*o], in[:N*i], lin.W, m.frozenT(l, mod), lin.B, N, i, o)
 	if m.Adapters != nil && !m.Merged {
 		if ad := m.Adapters[l][mod]; ad != nil {
 			t0 := profile.Begin()
@@ -118,26 +168,31 @@ func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float
 		blk := &w.Blocks[l]
 		la := &a.layers[l]
 		x := a.resid[l][:N*C]
+		// The inputs of the linear layers, kept or in backward scratch.
+		ln1 := a.input(&la.ln1, m.keepsInput(l, ModQ) || m.keepsInput(l, ModK) || m.keepsInput(l, ModV), C, a.dln)
+		atty := a.input(&la.atty, m.keepsInput(l, ModO), C, a.datty)
+		ln2 := a.input(&la.ln2, m.keepsInput(l, ModUp), C, a.dln)
+		gelu := a.input(&la.gelu, m.keepsInput(l, ModDown), 4*C, a.dgelu)
 		tp = profile.Begin()
-		nn.LayerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, x, blk.Ln1W, blk.Ln1B, N, C)
+		nn.LayerNormForward(ln1, la.ln1Mean, la.ln1Rstd, x, blk.Ln1W, blk.Ln1B, N, C)
 		profile.End(profile.LayerNorm, tp)
-		m.linearForward(la.q, la.ln1, l, ModQ, N, rng)
-		m.linearForward(la.k, la.ln1, l, ModK, N, rng)
-		m.linearForward(la.v, la.ln1, l, ModV, N, rng)
-		nn.AttentionForward(la.atty, la.att, la.q, la.k, la.v, B, T, C, NH)
-		m.linearForward(a.branch, la.atty, l, ModO, N, rng)
+		m.linearForward(la.q, ln1, l, ModQ, N, rng)
+		m.linearForward(la.k, ln1, l, ModK, N, rng)
+		m.linearForward(la.v, ln1, l, ModV, N, rng)
+		nn.AttentionForward(atty, la.att, la.q, la.k, la.v, B, T, C, NH)
+		m.linearForward(a.branch, atty, l, ModO, N, rng)
 		res2 := la.res2[:N*C]
 		for i := range res2 {
 			res2[i] = x[i] + a.branch[i]
 		}
 		tp = profile.Begin()
-		nn.LayerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, res2, blk.Ln2W, blk.Ln2B, N, C)
+		nn.LayerNormForward(ln2, la.ln2Mean, la.ln2Rstd, res2, blk.Ln2W, blk.Ln2B, N, C)
 		profile.End(profile.LayerNorm, tp)
-		m.linearForward(la.up, la.ln2, l, ModUp, N, rng)
+		m.linearForward(la.up, ln2, l, ModUp, N, rng)
 		tp = profile.Begin()
-		nn.GeluForward(la.gelu[:N*4*C], la.up[:N*4*C])
+		nn.GeluForward(gelu[:N*4*C], la.up[:N*4*C])
 		profile.End(profile.GELU, tp)
-		m.linearForward(a.branch, la.gelu, l, ModDown, N, rng)
+		m.linearForward(a.branch, gelu, l, ModDown, N, rng)
 		next := a.resid[l+1][:N*C]
 		for i := range next {
 			next[i] = res2[i] + a.branch[i]
@@ -146,7 +201,7 @@ func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float
 	tp = profile.Begin()
 	nn.LayerNormForward(a.lnf, a.lnfMean, a.lnfRstd, a.resid[c.NLayer], w.LnFW, w.LnFB, N, C)
 	profile.End(profile.LayerNorm, tp)
-	nn.LinearForward(a.Logits, a.lnf, w.WTE, nil, N, C, V) // tied head: logits = lnf·wteᵀ
+	nn.LinearForwardT(a.Logits, a.lnf, w.WTE, m.headT(), nil, N, C, V) // tied head: logits = lnf·wteᵀ
 	if targets == nil {
 		return 0, nil
 	}
@@ -178,7 +233,7 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 	dres := a.dres[:N*C]
 	dln := a.dln[:N*C]
 	clear(dln)
-	nn.LinearBackward(dln, g.WTE, nil, a.dlogits, a.lnf, w.WTE, N, C, V)
+	nn.LinearBackwardT(dln, g.WTE, nil, a.dlogits, a.lnf, w.WTE, m.headT(), N, C, V)
 	clear(dres)
 	tp = profile.Begin()
 	nn.LayerNormBackward(dres, g.LnFW, g.LnFB, dln, a.resid[c.NLayer], w.LnFW, a.lnfMean, a.lnfRstd, N, C)
@@ -238,7 +293,10 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 func (m *Model) linearBackward(dinp, dout, inp []float32, l, mod, N int) {
 	o, i := m.Config.ModuleShape(mod)
 	lin, glin := &m.W.Blocks[l].Lin[mod], &m.G.Blocks[l].Lin[mod]
-	nn.LinearBackward(dinp, glin.W, glin.B, dout[:N*o], inp[:N*i], lin.W, N, i, o)
+	if inp != nil { // nil when not kept: then neither dW nor an adapter needs it
+		inp = inp[:N*i]
+	}
+	nn.LinearBackwardT(dinp, glin.W, glin.B, dout[:N*o], inp, lin.W, m.frozenT(l, mod), N, i, o)
 	if m.Adapters != nil && !m.Merged {
 		if ad := m.Adapters[l][mod]; ad != nil {
 			t0 := profile.Begin()

@@ -224,6 +224,8 @@ type Model struct {
 	// Merged is true while ΔW of every adapter is folded into W; the forward
 	// pass then skips the adapters.
 	Merged bool
+
+	tc transposeCache // Wᵀ of frozen weights while training (transpose.go)
 }
 
 // New allocates a zero-initialised model.
@@ -324,6 +326,7 @@ func (m *Model) Merge() error {
 		return fmt.Errorf("model: adapters are already merged")
 	}
 	m.eachDelta((*lora.Adapter).Merge)
+	m.WeightsChanged()
 	m.Merged = true
 	return nil
 }
@@ -334,6 +337,7 @@ func (m *Model) Unmerge() error {
 		return fmt.Errorf("model: adapters are not merged")
 	}
 	m.eachDelta((*lora.Adapter).Unmerge)
+	m.WeightsChanged()
 	m.Merged = false
 	return nil
 }

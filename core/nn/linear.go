@@ -12,17 +12,24 @@ import (
 // bias + Σ equals Σ + bias exactly (float addition commutes), and a copy
 // is cheaper than a second pass of additions.
 func LinearForward(out, inp, weight, bias []float32, N, In, Out int) {
+	LinearForwardT(out, inp, weight, nil, bias, N, In, Out)
+}
+
+// LinearForwardT is LinearForward given also weightT = Wᵀ (In,Out), or nil,
+// for a frozen W whose transpose is kept: then no product transposes W
+// (kernels.MatMulNTBoth).
+func LinearForwardT(out, inp, weight, weightT, bias []float32, N, In, Out int) {
 	t0 := profile.Begin()
 	defer profile.End(profile.MatMulForward, t0)
 	if bias == nil {
-		kernels.MatMulNT(out, inp, weight, N, Out, In, false)
+		kernels.MatMulNTBoth(out, inp, weight, weightT, N, Out, In, false)
 		return
 	}
 	bias = bias[:Out]
 	for n := 0; n < N; n++ {
 		copy(out[n*Out:(n+1)*Out], bias)
 	}
-	kernels.MatMulNT(out, inp, weight, N, Out, In, true)
+	kernels.MatMulNTBoth(out, inp, weight, weightT, N, Out, In, true)
 }
 
 // LinearBackward accumulates
@@ -33,9 +40,20 @@ func LinearForward(out, inp, weight, bias []float32, N, In, Out int) {
 //
 // dinp may be nil when nothing upstream needs it.
 func LinearBackward(dinp, dweight, dbias, dout, inp, weight []float32, N, In, Out int) {
+	LinearBackwardT(dinp, dweight, dbias, dout, inp, weight, nil, N, In, Out)
+}
+
+// LinearBackwardT is LinearBackward given also weightT = Wᵀ (In,Out), or
+// nil, as for LinearForwardT: dinp += dout·W is then computed as
+// dout·(Wᵀ)ᵀ without transposing W.
+func LinearBackwardT(dinp, dweight, dbias, dout, inp, weight, weightT []float32, N, In, Out int) {
 	if dinp != nil {
 		t0 := profile.Begin()
-		kernels.MatMulNN(dinp, dout, weight, N, In, Out, true)
+		if weightT != nil {
+			kernels.MatMulNTBoth(dinp, dout, weightT, weight, N, In, Out, true)
+		} else {
+			kernels.MatMulNN(dinp, dout, weight, N, In, Out, true)
+		}
 		profile.End(profile.MatMulInputGrad, t0)
 	}
 	if dweight == nil && dbias == nil {

@@ -13,7 +13,7 @@ import (
 
 // benchTrainer builds the reference configuration of the speed targets:
 // V=97, T=64, C=128, 4 heads, 2 layers (≈417K parameters), batch 8.
-func benchTrainer(b *testing.B, method Method) *Trainer {
+func benchTrainer(b testing.TB, method Method) *Trainer {
 	tok := tokenizer.Default()
 	c := model.Config{VocabSize: tok.Size(), NCtx: 64, NEmbd: 128, NHead: 4, NLayer: 2,
 		Tokenizer: model.TokenizerConfig{Type: "char", Vocab: tok.Vocab()}}

@@ -36,14 +36,16 @@ func benchRuntime() string {
 	return runtimeName()
 }
 
-// printMemory prints the memory line of lora bench: in js/wasm the linear
-// memory's size (its peak, since it never shrinks), then what the Go
-// runtime holds.
-func printMemory(w io.Writer, u memory.Usage) {
+// printMemory prints the memory lines of lora bench: in js/wasm the linear
+// memory's size after the run (its peak, since it never shrinks) and how
+// much of it the run added to what the program held before building the
+// model, data and trainer; then what the Go runtime holds.
+func printMemory(w io.Writer, before, after memory.Usage) {
 	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
 	fmt.Fprint(w, "memory:")
-	if u.LinearBytes > 0 {
-		fmt.Fprintf(w, " wasm linear memory %.1f MiB (peak),", mib(u.LinearBytes))
+	if after.LinearBytes > 0 {
+		fmt.Fprintf(w, " wasm linear memory %.1f MiB (peak; the run added %.1f MiB to the program's %.1f MiB),",
+			mib(after.LinearBytes), mib(after.LinearBytes-before.LinearBytes), mib(before.LinearBytes))
 	}
-	fmt.Fprintf(w, " Go runtime Sys %.1f MiB, HeapSys %.1f MiB, HeapAlloc %.1f MiB\n", mib(u.Sys), mib(u.HeapSys), mib(u.HeapAlloc))
+	fmt.Fprintf(w, " Go runtime Sys %.1f MiB, HeapSys %.1f MiB, HeapAlloc %.1f MiB\n", mib(after.Sys), mib(after.HeapSys), mib(after.HeapAlloc))
 }

@@ -283,6 +283,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 30, "timed steps")
 	warm := fs.Int("warmup-steps", 5, "untimed steps first (the wasm engine starts in its baseline tier)")
 	profSteps := fs.Int("profile-steps", 5, "after the timed steps, this many steps with the per-phase profile on (0: none)")
+	cacheT := fs.Bool("transpose-cache", false, "keep the transposes of frozen weights (more memory, fewer transposes)")
 	batch := fs.Int("batch", 8, "sequences per step")
 	modelDir := fs.String("model", "", "model directory (default: the reference shape, randomly initialised)")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -293,6 +294,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	memBefore := memory.Read() // before the model, data and trainer exist
 	if *steps < 1 || *warm < 0 || *profSteps < 0 {
 		return usageError{"--steps must be at least 1, --warmup-steps and --profile-steps non-negative"}
 	}
@@ -331,6 +333,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	m.SetTransposeCache(*cacheT)
 	if _, err := tr.Run(*warm, 0); err != nil {
 		return err
 	}
@@ -350,7 +353,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		"runtime": runtimeName(), "method": string(method), "rank": lcfg.Rank, "targets": lcfg.Targets,
 		"batch": *batch, "seq": m.Config.NCtx, "params": m.W.NumParams(m.Config), "trainable": tr.TrainableParams(),
 		"steps": *steps, "ms_per_step": msPerStep, "tokens_per_sec": tokPerSec, "memory": mem,
-		"simd": kernels.SIMD,
+		"memory_before": memBefore, "simd": kernels.SIMD, "transpose_cache": *cacheT,
 	}
 	if *profSteps > 0 {
 		rep["profile_ms_per_step"] = prof.JSON()
@@ -362,7 +365,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	return emit(stdout, *asJSON, rep, func() {
 		fmt.Fprintf(stdout, "%s %s: %.1f ms/step, %.0f tokens/s (batch %d × %d, %d params, %d trainable)\n",
 			benchRuntime(), method, msPerStep, tokPerSec, *batch, m.Config.NCtx, m.W.NumParams(m.Config), tr.TrainableParams())
-		printMemory(stdout, mem)
+		printMemory(stdout, memBefore, mem)
 		if *profSteps > 0 {
 			prof.WriteTable(stdout)
 		}
