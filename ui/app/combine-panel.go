@@ -21,6 +21,9 @@ func (c *CombinePanel) method() string {
 func (c *CombinePanel) setWeight(s string) {
 	if w, err := strconv.ParseFloat(s, 64); err == nil && w >= 0 && w <= 1 {
 		c.App.An.SetWeight(w)
+		if c.App.An.Other != nil && c.App.An.Busy == "" {
+			c.App.RunCombine() // the slider blends at once
+		}
 	}
 }
 
