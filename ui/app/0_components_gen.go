@@ -325,6 +325,11 @@ func (c *AdaptivePanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "code", Attr: []vugu.VGAttribute{{Namespace: "", Key: "data-testid", Val: "adaptive-rank-pattern"}}}
 					vgparent.AppendChild(vgn)
 					vgn.SetInnerHTML(c.rankPattern())
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "hint"}}}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(vugu.HTML("— what the exported adapter\x26#39;s config will say. A matrix at rank 0 is exported with r = 1 and zeros\n      (PEFT needs r ≥ 1); its ΔW is still exactly zero."))
 				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 				vgparent.AppendChild(vgn)

@@ -1,0 +1,136 @@
+// End-to-end test of adaptive rank (AdaLoRA, issue 7 item 5): choose the
+// method, set a fast pruning schedule, train on nano/e2e from the panel's
+// button, watch every matrix's rank fall to the target on the chart, cancel,
+// and export a plain PEFT LoRA adapter whose rank_pattern holds the ranks.
+// `./build.sh test-browser` runs it after the other browser tests.
+//
+// Screenshots go to LP_ARTIFACTS as adaptive-NN-<name>.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const URL_ = process.env.LP_URL;
+const ART = process.env.LP_ARTIFACTS || path.join(HERE, '..', '..', 'test-artifacts', 'browser');
+const CHROMIUM = process.env.LP_CHROMIUM || '/usr/bin/chromium';
+
+let browser;
+
+async function waitFor(probe, check, { timeout = 30000, interval = 200, message }) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await probe();
+    if (check(last)) return last;
+    if (Date.now() > end) assert.fail(`${message} (waited ${timeout} ms; last value: ${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+// unzip returns the named entry of a zip archive, reading the central
+// directory (Go's archive/zip writes sizes there, not in the local header).
+function unzip(b, name) {
+  let eocd = b.length - 22;
+  while (eocd >= 0 && b.readUInt32LE(eocd) !== 0x06054b50) eocd--;
+  assert.ok(eocd >= 0, 'a zip archive');
+  let p = b.readUInt32LE(eocd + 16);
+  for (let i = 0; i < b.readUInt16LE(eocd + 10); i++) {
+    const method = b.readUInt16LE(p + 10), size = b.readUInt32LE(p + 20);
+    const n = b.readUInt16LE(p + 28), extra = b.readUInt16LE(p + 30), comment = b.readUInt16LE(p + 32);
+    const local = b.readUInt32LE(p + 42);
+    if (b.toString('utf8', p + 46, p + 46 + n) === name) {
+      const data = local + 30 + b.readUInt16LE(local + 26) + b.readUInt16LE(local + 28);
+      const raw = b.subarray(data, data + size);
+      return method === 8 ? zlib.inflateRawSync(raw) : raw;
+    }
+    p += 46 + n + extra + comment;
+  }
+  assert.fail(`${name} is not in the archive`);
+}
+
+before(async () => {
+  assert.ok(URL_, 'set LP_URL to the served playground (./build.sh test-browser does)');
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
+  fs.mkdirSync(ART, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test('adaptive rank: ranks fall to the target while training on nano, cancel stops, export carries rank_pattern', async (t) => {
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    assert.equal((await page.goto(URL_ + '#steps=100&batch=4', { waitUntil: 'commit' })).status(), 200);
+    await page.waitForSelector('html[data-ready="1"]', { timeout: 20000 });
+    const byId = (id) => page.getByTestId(id);
+    const text = async (id) => ((await byId(id).first().textContent()) ?? '').trim();
+    await waitFor(() => page.locator('[data-testid="task"] option').count(), (n) => n > 1, { message: 'the task list never loaded' });
+
+    // The method selector offers adaptive rank; the panel's settings set the schedule.
+    await byId('method').selectOption('adaptive');
+    assert.ok(await byId('adaptive-hint').isVisible(), 'the settings point to the adaptive panel');
+    assert.equal(await byId('rank').count(), 0, 'no fixed-rank slider for adaptive rank');
+    await byId('adaptive-r0').fill('6');
+    await byId('adaptive-rt').fill('2');
+    await byId('adaptive-every').fill('2');
+    await byId('adaptive-every').press('Tab'); // a number input commits (change) when it loses focus
+    await waitFor(() => page.evaluate(() => location.hash), (h) => /method=adaptive/.test(h) && /r0=6/.test(h) && /rt=2/.test(h) && /every=2/.test(h),
+      { timeout: 5000, message: 'the link should carry the adaptive settings' });
+
+    await byId('adaptive-run').click();
+    await byId('adaptive-chart').waitFor({ timeout: 60000 });
+    // Pruning runs from step 10 (10%) to step 70 (70%): the total rank falls from 4×6 = 24 to 4×2 = 8.
+    const total = async () => Number((/Total rank (\d+)/.exec(await text('adaptive-summary')) ?? [])[1]);
+    const steps = async () => Number.parseInt(await text('step-count'), 10);
+    const seen = new Set();
+    const watch = async () => { const n = await total(); seen.add(n); return n; };
+
+    // Cancel while pruning: training pauses and the ranks reached stay on the chart.
+    await waitFor(watch, (n) => n < 24, { timeout: 90000, interval: 250, message: 'the total rank should start falling' });
+    await byId('adaptive-cancel').click();
+    await waitFor(() => byId('train').getAttribute('aria-pressed'), (v) => v === 'false', { timeout: 10000, message: 'cancel should pause' });
+    const paused = await waitFor(async () => { const a = await steps(); await new Promise((r) => setTimeout(r, 700)); return [a, await steps()]; },
+      ([a, b]) => a === b, { timeout: 10000, message: 'steps kept growing after cancel' });
+    assert.ok(paused[0] < 100, `cancelled before the end of the schedule (step ${paused[0]})`);
+
+    // Play on (the toolbar's button) to the end: pruning runs from step 10 (10%) to step 70 (70%),
+    // the total rank falls from 4×6 = 24 to 4×2 = 8, and play stops at step 100.
+    await byId('train').click();
+    await waitFor(watch, (n) => n === 8, { timeout: 90000, interval: 250, message: 'the total rank should reach the target 8' });
+    t.diagnostic(`total ranks seen: ${[...seen].sort((a, b) => b - a).join(' ')}; cancelled at step ${paused[0]}`);
+    assert.ok([...seen].some((n) => n > 8 && n < 24), 'the ranks fell over several pruning steps, not at once');
+    const legend = await byId('adaptive-chart').locator('text').allTextContents();
+    const ranks = legend.filter((s) => /_proj {2}r=\d+$/.test(s)).map((s) => Number(s.split('r=')[1]));
+    assert.equal(ranks.length, 4, `one legend entry per matrix: ${legend}`);
+    assert.equal(ranks.reduce((a, b) => a + b, 0), 8);
+    fs.writeFileSync(path.join(ART, 'adaptive-01-ranks.png'), await page.locator('[data-testid="adaptive-panel"]').screenshot());
+
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 30000 }), byId('adaptive-export').click()]);
+    assert.match(dl.suggestedFilename(), /adaptive.*\.zip$/);
+    const file = path.join(ART, dl.suggestedFilename());
+    await dl.saveAs(file);
+    const cfg = JSON.parse(unzip(fs.readFileSync(file), 'adapter_config.json').toString('utf8'));
+    assert.equal(cfg.peft_type, 'LORA');
+    const pattern = Object.values(cfg.rank_pattern);
+    assert.equal(pattern.length, 4, JSON.stringify(cfg.rank_pattern));
+    assert.deepEqual(pattern.sort(), ranks.map((r) => Math.max(r, 1)).sort(), 'rank_pattern holds the charted ranks (0 exports as 1)');
+    assert.match(await text('adaptive-rank-pattern'), /^rank_pattern = \{/);
+    assert.deepEqual(errors, [], 'no page errors');
+  } finally {
+    await ctx.close();
+  }
+});
