@@ -218,7 +218,7 @@ browser_test() {
 	fi
 	log "browser tests against $url (artifacts in test-artifacts/browser/)"
 	rm -rf test-artifacts/browser
-	(cd tests/browser && LP_URL="$url" LP_ARTIFACTS="$ROOT/test-artifacts/browser" node --test --test-concurrency=1 playground.test.mjs controls.test.mjs experiments.test.mjs analysis.test.mjs adaptive.test.mjs) || rc=$?
+	(cd tests/browser && LP_URL="$url" LP_ARTIFACTS="$ROOT/test-artifacts/browser" node --test --test-concurrency=1 playground.test.mjs controls.test.mjs experiments.test.mjs analysis.test.mjs adaptive.test.mjs workers.test.mjs) || rc=$?
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	trap - EXIT INT TERM

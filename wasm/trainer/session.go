@@ -740,7 +740,7 @@ func (s *Session) Tick() (out []protocol.Message) {
 	start := time.Now()
 	res, err := r.tr.Run(n, s.Budget)
 	elapsed := time.Since(start)
-	out = append(out, s.shardFailures()...)
+	out = append(out, s.shardEvents()...)
 	if len(res) > 0 {
 		p := &protocol.Progress{ChunkMillis: float64(elapsed.Microseconds()) / 1e3}
 		tokens := 0

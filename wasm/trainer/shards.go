@@ -80,6 +80,8 @@ type shardPool struct {
 	// role is set when this session is itself a shard.
 	role *shardRole
 
+	reported [2]int // workers training and shards running, as last sent in a status event
+
 	// Timing since the last status (status.workers.shard_ms, wait_ms).
 	jobs                int
 	shardSecs, waitSecs float64
@@ -134,16 +136,24 @@ func shardConfigOf(name string, tr *train.Trainer) protocol.ShardConfig {
 // that are ready. It never blocks.
 func (s *Session) syncShards() {
 	p := &s.shards
-	if p.role != nil || s.run == nil {
+	if p.role != nil {
 		return
 	}
+	// Workers start before there is a run to configure them for, so that
+	// their start (compiling the wasm, the Go runtime) overlaps the
+	// model's loading and the learner's first clicks.
 	r := s.run
 	want := max(min(p.requested, p.limit), 1) - 1
-	want = min(want, r.tr.Cfg.Batch-1) // a shard with no rows is no help
-	switch r.tr.Cfg.Method {
-	case train.MethodLoRA, train.MethodFull, train.MethodBias, train.MethodNone:
-	default: // a method whose configuration ShardConfig does not carry
-		want = 0
+	switch {
+	case r != nil:
+		want = min(want, r.tr.Cfg.Batch-1) // a shard with no rows is no help
+		switch r.tr.Cfg.Method {
+		case train.MethodLoRA, train.MethodFull, train.MethodBias, train.MethodNone:
+		default: // a method whose configuration ShardConfig does not carry
+			want = 0
+		}
+	case s.cfg != nil:
+		want = min(want, s.cfg.Batch-1)
 	}
 	for len(p.clients) > want {
 		last := p.clients[len(p.clients)-1]
@@ -161,6 +171,9 @@ func (s *Session) syncShards() {
 			break
 		}
 		p.clients = append(p.clients, &shardClient{conn: conn, pool: p})
+	}
+	if r == nil {
+		return
 	}
 	cfg := shardConfigOf(r.cfg.Model, r.tr)
 	if key, _ := json.Marshal(cfg); string(key) != p.cfgKey {
@@ -204,15 +217,24 @@ func (p *shardPool) fail(i int, err error) {
 	}
 }
 
-// shardFailures drops the shards the last chunk lost (their rows were
-// computed by the primary) and returns a status event if it lost any.
-func (s *Session) shardFailures() []protocol.Message {
+// shardEvents drops the shards the last chunk lost (their rows were
+// computed by the primary) and returns a status event when the workers
+// training changed (one joined or was lost), so that the page can say how
+// many train.
+func (s *Session) shardEvents() []protocol.Message {
 	p := &s.shards
 	if s.run == nil || p.attachedTo != s.run.tr {
 		return nil
 	}
 	errs := s.run.tr.ShardErrors()
+	if p.reported == [2]int{} {
+		p.reported = [2]int{1, 0} // the page assumes one worker until told
+	}
 	if len(errs) == 0 {
+		if now := [2]int{s.run.tr.Workers(), len(p.clients)}; now != p.reported {
+			p.reported = now
+			return s.statusReply(0, protocol.TypeStatus)
+		}
 		return nil
 	}
 	for _, e := range errs {
@@ -226,6 +248,7 @@ func (s *Session) shardFailures() []protocol.Message {
 		p.fail(i, e.Err)
 	}
 	p.attached = slices.DeleteFunc(p.attached, func(c *shardClient) bool { return !slices.Contains(p.clients, c) })
+	p.reported = [2]int{s.run.tr.Workers(), len(p.clients)}
 	return s.statusReply(0, protocol.TypeStatus)
 }
 

@@ -266,3 +266,30 @@ func TestWorkersRequestErrors(t *testing.T) {
 		t.Errorf("shard_config of a missing model: %+v", m)
 	}
 }
+
+// TestStatusEventWhenWorkersJoin: the page hears when the shards join, in a
+// status event between progress events, and not again while nothing changes.
+func TestStatusEventWhenWorkersJoin(t *testing.T) {
+	count := func(ev []protocol.Message, active int) int {
+		n := 0
+		for _, e := range ev {
+			if e.Type == protocol.TypeStatus && e.Status.Workers != nil && e.Status.Workers.Active == active && e.Status.Running {
+				n++
+			}
+		}
+		return n
+	}
+	s, _ := withShards(t, testConfig(), 2)
+	r := rq(protocol.TypeStep)
+	r.N = 6
+	_, ev := ok(t, s, r)
+	if n := count(ev, 2); n != 1 {
+		t.Fatalf("%d status events saying 2 workers train, want 1: %+v", n, ev)
+	}
+	alone, _ := configured(t, testConfig())
+	r = rq(protocol.TypeStep)
+	r.N = 6
+	if _, ev := ok(t, alone, r); count(ev, 1) != 0 {
+		t.Fatal("a status event about workers for a run that was always alone")
+	}
+}
