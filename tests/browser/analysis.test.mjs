@@ -64,7 +64,7 @@ test('amplification shows a number; an imported adapter gives a drawn φ grid; a
     });
     // A few steps, so that ΔW is not zero, then pause.
     await byId('train').click();
-    await waitFor(async () => Number.parseInt(await text('step-count'), 10), (n) => n >= 5, { timeout: 60000, message: 'steps' });
+    await waitFor(async () => Number.parseInt(await text('step-count'), 10), (n) => n >= 2, { timeout: 60000, message: 'steps' });
     await byId('train').click();
     await waitFor(() => byId('train').getAttribute('aria-pressed'), (v) => v === 'false', { timeout: 5000, message: 'pause' });
 
