@@ -161,9 +161,9 @@ func GeluForwardSIMD(out, inp []float32) int {
 	return n
 }
 
-// GeluBackwardSIMD accumulates dinp[i] += gelu'(inp[i])·dout[i] exactly as
-// core/nn's scalar GeluBackward does, for the leading multiple of 4 of
-// len(inp) elements, and returns how many it did.
+// GeluBackwardSIMD writes dinp[i] = gelu'(inp[i])·dout[i] exactly as
+// core/nn's scalar GeluBackward does (dinp may be dout itself), for the
+// leading multiple of 4 of len(inp) elements, and returns how many it did.
 func GeluBackwardSIMD(dinp, inp, dout []float32) int {
 	n := len(inp) &^ 3
 	if n == 0 {

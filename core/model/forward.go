@@ -45,17 +45,21 @@ type Activations struct {
 	lnf              []float32 // (B,T,C)
 	lnfMean, lnfRstd []float32 // (B,T)
 	Logits           []float32 // (B,T,V)
-	Probs            []float32 // (B,T,V)
-	branch           []float32 // (B,T,C) scratch: a branch's output before it joins the residual
+	Probs            []float32 // (B,T,V) softmax(Logits) after Forward; dlogits after Backward
+	branch           []float32 // (B,T,C) scratch: a branch's output before it joins the residual; = dq
 
-	// Backward scratch, reused across layers.
+	// Backward scratch, reused across layers. Buffers whose lives do not
+	// overlap share memory: datty is dln (dln is dead from ln_2's backward
+	// until the q/k/v projections'), dlogits is Probs (the cross-entropy
+	// backward reads each probability just before it overwrites it), GELU's
+	// backward turns dgelu into the up projection's gradient in place, and
+	// the forward pass's branch output is dq.
 	dres       []float32 // (B,T,C) gradient of the residual stream
 	dln        []float32 // (B,T,C)
 	dq, dk, dv []float32 // (B,T,C)
-	datty      []float32 // (B,T,C)
-	dup        []float32 // (B,T,4C)
+	datty      []float32 // (B,T,C) = dln
 	dgelu      []float32 // (B,T,4C)
-	dlogits    []float32 // (B,T,V)
+	dlogits    []float32 // (B,T,V) = Probs
 	attScratch []float32 // (T)
 
 	weightSum float64
@@ -82,9 +86,9 @@ func NewActivations(c Config, B, T int) *Activations {
 	}
 	a.lnf, a.lnfMean, a.lnfRstd = f(N*C), f(N), f(N)
 	a.Logits, a.Probs = f(N*V), f(N*V)
-	a.branch = f(N * C)
-	a.dres, a.dln, a.dq, a.dk, a.dv, a.datty = f(N*C), f(N*C), f(N*C), f(N*C), f(N*C), f(N*C)
-	a.dup, a.dgelu, a.dlogits = f(N*4*C), f(N*4*C), f(N*V)
+	a.dres, a.dln, a.dq, a.dk, a.dv = f(N*C), f(N*C), f(N*C), f(N*C), f(N*C)
+	a.dgelu = f(N * 4 * C)
+	a.datty, a.dlogits, a.branch = a.dln, a.Probs, a.dq // see Activations
 	a.attScratch = f(T)
 	return a
 }
@@ -102,8 +106,8 @@ func (a *Activations) Bytes() int64 {
 	for _, la := range a.layers {
 		add(la.ln1, la.ln1Mean, la.ln1Rstd, la.q, la.k, la.v, la.att, la.atty, la.res2, la.ln2, la.ln2Mean, la.ln2Rstd, la.up, la.gelu)
 	}
-	add(a.lnf, a.lnfMean, a.lnfRstd, a.Logits, a.Probs, a.branch)
-	add(a.dres, a.dln, a.dq, a.dk, a.dv, a.datty, a.dup, a.dgelu, a.dlogits, a.attScratch)
+	add(a.lnf, a.lnfMean, a.lnfRstd, a.Logits, a.Probs) // branch, datty, dlogits are shared
+	add(a.dres, a.dln, a.dq, a.dk, a.dv, a.dgelu, a.attScratch)
 	return 4 * int64(n)
 }
 
@@ -248,8 +252,7 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 		dgelu := a.dgelu[:N*4*C]
 		clear(dgelu)
 		m.linearBackward(dgelu, dres, la.gelu, l, ModDown, N)
-		dup := a.dup[:N*4*C]
-		clear(dup)
+		dup := dgelu // GELU's backward turns dgelu into dup in place
 		tp = profile.Begin()
 		nn.GeluBackward(dup, la.up[:N*4*C], dgelu)
 		profile.End(profile.GELU, tp)

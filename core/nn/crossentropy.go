@@ -34,6 +34,9 @@ func CrossEntropyForward(probs, logits []float32, targets []int32, weights []flo
 // loss with respect to the logits:
 //
 //	dlogits[n,i] = w[n]/Σw · (probs[n,i] - [i == target[n]])
+//
+// dlogits may be probs itself (each probability is read just before its
+// element is written), which saves a (B,T,V) buffer in training.
 func CrossEntropyBackward(dlogits, probs []float32, targets []int32, weights []float32, weightSum float64, N, V int) {
 	for n := 0; n < N; n++ {
 		d := dlogits[n*V : (n+1)*V]

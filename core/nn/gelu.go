@@ -27,9 +27,12 @@ func geluForwardScalar(out, inp []float32) {
 	}
 }
 
-// GeluBackward accumulates dinp += gelu'(inp)·dout, with
+// GeluBackward writes (does not accumulate) dinp = gelu'(inp)·dout, with
 //
 //	gelu'(x) = ½(1+tanh u) + ½·x·(1-tanh²u)·√(2/π)·(1 + 3·0.044715·x²)
+//
+// dinp may be dout itself: each dout[i] is read before dinp[i] is written,
+// so the MLP's backward pass needs no second (B,T,4C) buffer.
 func GeluBackward(dinp, inp, dout []float32) {
 	done := kernels.GeluBackwardSIMD(dinp, inp, dout)
 	geluBackwardScalar(dinp[done:], inp[done:], dout[done:])
@@ -42,6 +45,6 @@ func geluBackwardScalar(dinp, inp, dout []float32) {
 		th := kernels.Tanh32(u)
 		sech2 := 1 - th*th
 		g := 0.5*(1+th) + 0.5*x*sech2*geluScale*(1+3*0.044715*x*x)
-		dinp[i] += g * dout[i]
+		dinp[i] = g * dout[i]
 	}
 }

@@ -43,6 +43,9 @@ func TestGeluMatchesScalar(t *testing.T) {
 		GeluBackward(got, inp, dout)
 		geluBackwardScalar(want, inp, dout)
 		same(t, "backward", inp, got, want)
+		inPlace := append([]float32(nil), dout...)
+		GeluBackward(inPlace, inp, inPlace)
+		same(t, "backward in place", inp, inPlace, want)
 	}
 }
 

@@ -9,9 +9,12 @@ import "math"
 // in the simd build checks that against the scalar code.
 //
 //	gelu_fwd(out, inp, n i32)        out[i]   = gelu(inp[i])              i < n
-//	gelu_bwd(dinp, inp, dout, n i32) dinp[i] += gelu'(inp[i])·dout[i]     i < n
+//	gelu_bwd(dinp, inp, dout, n i32) dinp[i]  = gelu'(inp[i])·dout[i]     i < n
 //
-// n must be a multiple of 4 (the caller does the rest).
+// n must be a multiple of 4 (the caller does the rest). gelu_bwd loads
+// dout[i] before it stores dinp[i], so dinp may be dout itself: the MLP's
+// backward pass turns the gradient of GELU's output into that of its input
+// in place, without a second (B,T,4C) buffer.
 
 var geluScale = float32(math.Sqrt(2 / math.Pi))
 
@@ -44,11 +47,10 @@ func geluBwd() *fn {
 		f.f32x4c(0.5).get(g.x).f32x4Mul().get(g.t).f32x4Mul().f32x4c(geluScale).f32x4Mul()
 		f.f32x4c(1).f32x4c(3 * 0.044715).get(g.x).f32x4Mul().get(g.x).f32x4Mul().f32x4Add()
 		f.f32x4Mul().f32x4Add().set(g.t)
-		// dinp += g·dout
+		// dinp = g·dout
 		f.get(dinp).get(off).i32Add()
-		f.get(dinp).get(off).i32Add().v128Load(0)
 		f.get(g.t).get(dout).get(off).i32Add().v128Load(0).f32x4Mul()
-		f.f32x4Add().v128Store(0)
+		f.v128Store(0)
 	})
 	return f
 }
