@@ -11,7 +11,9 @@ import (
 // pass per method and checks the activation memory: a linear layer's input
 // is kept only when its weight trains or an adapter hangs on it. Full
 // fine-tuning keeps all four inputs of every block (ln1, atty, ln2, gelu:
-// 7 (B,T,C)-sized buffers), LoRA on q and v only ln1 (1), evaluation none.
+// 7 (B,T,C)-sized buffers) and the head's (ln_f's output), LoRA on q and v
+// only ln1 (1 per block) and no q in block 0 (nothing there needs dk, the
+// only reader of q), evaluation no q at all.
 func TestActivationsKeepOnlyWhatBackwardReads(t *testing.T) {
 	const B, T = 2, 5
 	bytesAfter := func(setup func(m *Model)) int64 {
@@ -36,7 +38,8 @@ func TestActivationsKeepOnlyWhatBackwardReads(t *testing.T) {
 	})
 	c := testModel(t, 11).Config
 	block := int64(4 * B * T * c.NEmbd * c.NLayer) // one (B,T,C) buffer in every block, in bytes
-	if full-eval != 7*block || qv-eval != block {
-		t.Errorf("kept inputs: full %d, LoRA q,v %d bytes more than evaluation; want %d and %d", full-eval, qv-eval, 7*block, block)
+	head := int64(4 * B * T * c.NEmbd) // also the size of one block's q
+	if full-eval != 8*block+head || qv-eval != 2*block-head {
+		t.Errorf("kept inputs: full %d, LoRA q,v %d bytes more than evaluation; want %d and %d", full-eval, qv-eval, 8*block+head, 2*block-head)
 	}
 }

@@ -23,7 +23,7 @@ type layerActs struct {
 	ln1     []float32 // (B,T,C), nil unless kept
 	ln1Mean []float32 // (B,T)
 	ln1Rstd []float32 // (B,T)
-	q, k, v []float32 // (B,T,C)
+	q, k, v []float32 // (B,T,C); q nil unless kept (only dk reads it back)
 	att     []float32 // (B,NH,T,T)
 	atty    []float32 // (B,T,C) attention output before o_proj, nil unless kept
 	res2    []float32 // (B,T,C) residual after the attention branch
@@ -42,7 +42,7 @@ type Activations struct {
 
 	resid            [][]float32 // n_layer+1 × (B,T,C): resid[0] is the embedding, resid[l+1] the output of block l
 	layers           []layerActs
-	lnf              []float32 // (B,T,C)
+	lnf              []float32 // (B,T,C) the head's input, nil unless kept (when wte trains)
 	lnfMean, lnfRstd []float32 // (B,T)
 	Logits           []float32 // (B,T,V)
 	Probs            []float32 // (B,T,V) softmax(Logits) after Forward; dlogits after Backward
@@ -79,12 +79,12 @@ func NewActivations(c Config, B, T int) *Activations {
 	for l := range a.layers {
 		a.layers[l] = layerActs{
 			ln1Mean: f(N), ln1Rstd: f(N),
-			q: f(N * C), k: f(N * C), v: f(N * C), att: f(B * NH * T * T),
+			k: f(N * C), v: f(N * C), att: f(B * NH * T * T), // q: allocated by Forward when kept
 			res2: f(N * C), ln2Mean: f(N), ln2Rstd: f(N),
 			up: f(N * 4 * C),
 		}
 	}
-	a.lnf, a.lnfMean, a.lnfRstd = f(N*C), f(N), f(N)
+	a.lnfMean, a.lnfRstd = f(N), f(N) // lnf: allocated by Forward when kept
 	a.Logits, a.Probs = f(N*V), f(N*V)
 	a.dres, a.dln, a.dq, a.dk, a.dv = f(N*C), f(N*C), f(N*C), f(N*C), f(N*C)
 	a.dgelu = f(N * 4 * C)
@@ -119,6 +119,21 @@ func (m *Model) keepsInput(l, mod int) bool {
 		return false
 	}
 	return m.G.Blocks[l].Lin[mod].W != nil || (m.Adapters != nil && !m.Merged && m.Adapters[l][mod] != nil)
+}
+
+// needsOutputGrad reports whether the backward pass needs the gradient of
+// the output of module mod of layer l for that module's own sake: its
+// weight or bias trains, or an adapter hangs on it.
+func (m *Model) needsOutputGrad(l, mod int) bool {
+	return m.keepsInput(l, mod) || (m.G != nil && m.G.Blocks[l].Lin[mod].B != nil)
+}
+
+// needsBlockInputGrad reports whether the backward pass must carry the
+// gradient below block l's q/k/v projections: always above block 0, and at
+// block 0 only when ln_1 or the embeddings train.
+func (m *Model) needsBlockInputGrad(l int) bool {
+	g := m.G
+	return g != nil && (l > 0 || g.WTE != nil || g.WPE != nil || g.Blocks[0].Ln1W != nil || g.Blocks[0].Ln1B != nil)
 }
 
 // input returns the buffer the forward pass writes a linear layer's input
@@ -180,10 +195,12 @@ func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float
 		tp = profile.Begin()
 		nn.LayerNormForward(ln1, la.ln1Mean, la.ln1Rstd, x, blk.Ln1W, blk.Ln1B, N, C)
 		profile.End(profile.LayerNorm, tp)
-		m.linearForward(la.q, ln1, l, ModQ, N, rng)
+		// q is read back only for dk (see Backward); else it lives in dk.
+		q := a.input(&la.q, m.needsBlockInputGrad(l) || m.needsOutputGrad(l, ModK), C, a.dk)
+		m.linearForward(q, ln1, l, ModQ, N, rng)
 		m.linearForward(la.k, ln1, l, ModK, N, rng)
 		m.linearForward(la.v, ln1, l, ModV, N, rng)
-		nn.AttentionForward(atty, la.att, la.q, la.k, la.v, B, T, C, NH)
+		nn.AttentionForward(atty, la.att, q, la.k, la.v, B, T, C, NH)
 		m.linearForward(a.branch, atty, l, ModO, N, rng)
 		res2 := la.res2[:N*C]
 		for i := range res2 {
@@ -202,10 +219,11 @@ func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float
 			next[i] = res2[i] + a.branch[i]
 		}
 	}
+	lnf := a.input(&a.lnf, m.G != nil && m.G.WTE != nil, C, a.dln) // read back only for wte's gradient
 	tp = profile.Begin()
-	nn.LayerNormForward(a.lnf, a.lnfMean, a.lnfRstd, a.resid[c.NLayer], w.LnFW, w.LnFB, N, C)
+	nn.LayerNormForward(lnf, a.lnfMean, a.lnfRstd, a.resid[c.NLayer], w.LnFW, w.LnFB, N, C)
 	profile.End(profile.LayerNorm, tp)
-	nn.LinearForwardT(a.Logits, a.lnf, w.WTE, m.headT(), nil, N, C, V) // tied head: logits = lnf·wteᵀ
+	nn.LinearForwardT(a.Logits, lnf, w.WTE, m.headT(), nil, N, C, V) // tied head: logits = lnf·wteᵀ
 	if targets == nil {
 		return 0, nil
 	}
@@ -243,7 +261,6 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 	nn.LayerNormBackward(dres, g.LnFW, g.LnFB, dln, a.resid[c.NLayer], w.LnFW, a.lnfMean, a.lnfRstd, N, C)
 	profile.End(profile.LayerNorm, tp)
 
-	embeddingsTrained := g.WTE != nil || g.WPE != nil
 	for l := c.NLayer - 1; l >= 0; l-- {
 		blk, gb := &w.Blocks[l], &g.Blocks[l]
 		la := &a.layers[l]
@@ -266,22 +283,31 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 		datty := a.datty[:N*C]
 		clear(datty)
 		m.linearBackward(datty, dres, la.atty, l, ModO, N)
-		dq, dk, dv := a.dq[:N*C], a.dk[:N*C], a.dv[:N*C]
-		clear(dq)
-		clear(dk)
-		clear(dv)
-		nn.AttentionBackward(dq, dk, dv, datty, la.q, la.k, la.v, la.att, a.attScratch, B, T, C, NH)
 		// Below layer 0's ln_1 only the embeddings remain: when they and
 		// ln_1 are frozen, the gradient with respect to the input of the
-		// q/k/v projections is never read, so skip computing it.
-		needInput := l > 0 || embeddingsTrained || gb.Ln1W != nil || gb.Ln1B != nil
+		// q/k/v projections is never read, so skip computing it; and then
+		// when k_proj neither trains nor has an adapter, nothing reads dk
+		// either, so attention skips it (and Forward did not keep q).
+		needInput := m.needsBlockInputGrad(l)
+		needDK := needInput || m.needsOutputGrad(l, ModK)
+		dq, dk, dv := a.dq[:N*C], a.dk[:N*C], a.dv[:N*C]
+		clear(dq)
+		clear(dv)
+		if needDK {
+			clear(dk)
+		} else {
+			dk = nil
+		}
+		nn.AttentionBackward(dq, dk, dv, datty, la.q, la.k, la.v, la.att, a.attScratch, B, T, C, NH)
 		var dlnIn []float32
 		if needInput {
 			clear(dln)
 			dlnIn = dln
 		}
 		m.linearBackward(dlnIn, dq, la.ln1, l, ModQ, N)
-		m.linearBackward(dlnIn, dk, la.ln1, l, ModK, N)
+		if needDK {
+			m.linearBackward(dlnIn, dk, la.ln1, l, ModK, N)
+		}
 		m.linearBackward(dlnIn, dv, la.ln1, l, ModV, N)
 		if needInput {
 			tp = profile.Begin()

@@ -66,7 +66,9 @@ func attentionForwardLoops(out, att, q, k, v []float32, B, T, C, NH int) {
 }
 
 // AttentionBackward accumulates dq, dk, dv (B,T,C) from dout (B,T,C).
-// scratch needs at least T floats. With p = att[b,h,t,:] and
+// scratch needs at least T floats. dk may be nil when nothing needs the
+// keys' gradient (the bottom block under LoRA without k_proj, where only the
+// adapters' gradients flow on): its products are skipped and q is not read. With p = att[b,h,t,:] and
 // g[t2] = dout[b,t,h]·v[b,t2,h]:
 //
 //	dv[t2] += p[t2]·dout[t]
@@ -109,8 +111,19 @@ func attentionBackwardLoops(dq, dk, dv, dout, q, k, v, att, scratch []float32, B
 					g[t2] = s
 					dot += p * s
 				}
-				qt := q[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
 				dqt := dq[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
+				if dk == nil { // only dq: q is not read
+					for t2 := 0; t2 <= t; t2++ {
+						ds := row[t2] * (g[t2] - dot) * scale
+						off := (b*T+t2)*C + h*hs
+						kt := k[off : off+hs]
+						for i := range dqt {
+							dqt[i] += ds * kt[i]
+						}
+					}
+					continue
+				}
+				qt := q[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
 				for t2 := 0; t2 <= t; t2++ {
 					ds := row[t2] * (g[t2] - dot) * scale
 					off := (b*T+t2)*C + h*hs

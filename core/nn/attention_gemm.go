@@ -109,7 +109,9 @@ func attentionBackwardGemm(dq, dk, dv, dout, q, k, v, att []float32, B, T, C, NH
 				t0 = profile.Begin()
 				profile.End(profile.Softmax, t1)
 				kernels.Gemm(dq[o+r0*C:], ds[r0*T:], k[o:], mb, hs, r1, T, 1, C, C, true) // dQ += dS·K
-				kernels.Gemm(dk[o:], ds[r0*T:], q[o+r0*C:], r1, hs, mb, 1, T, C, C, true) // dK += dSᵀ·Q
+				if dk != nil {
+					kernels.Gemm(dk[o:], ds[r0*T:], q[o+r0*C:], r1, hs, mb, 1, T, C, C, true) // dK += dSᵀ·Q
+				}
 			}
 		}
 		profile.End(profile.Attention, t0)

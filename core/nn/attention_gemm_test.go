@@ -47,6 +47,33 @@ func TestAttentionGemmMatchesLoops(t *testing.T) {
 				t.Fatalf("%v: gradient %d (of dq|dk|dv) loops %v, gemm %v", c, i, g1[i], g2[i])
 			}
 		}
+		// Without dk (nil), q is not read (NaN here would show) and dq, dv
+		// are the very numbers computed with it.
+		nanQ := make([]float32, len(q))
+		for i := range nanQ {
+			nanQ[i] = float32(math.NaN())
+		}
+		for _, variant := range []struct {
+			name string
+			run  func(dq, dk, dv []float32)
+			want []float32
+		}{
+			{"loops", func(dq, dk, dv []float32) {
+				attentionBackwardLoops(dq, dk, dv, dout, nanQ, k, v, att1, make([]float32, T), B, T, C, NH)
+			}, g1},
+			{"gemm", func(dq, dk, dv []float32) { attentionBackwardGemm(dq, dk, dv, dout, nanQ, k, v, att1, B, T, C, NH) }, g2},
+		} {
+			g := append([]float32(nil), init...)
+			variant.run(g[:n], nil, g[2*n:])
+			for i := range g {
+				if i >= n && i < 2*n {
+					continue
+				}
+				if g[i] != variant.want[i] {
+					t.Fatalf("%v %s without dk: gradient %d (of dq|·|dv) %v, with dk %v", c, variant.name, i, g[i], variant.want[i])
+				}
+			}
+		}
 	}
 }
 
