@@ -38,7 +38,7 @@ func TestActivationsKeepOnlyWhatBackwardReads(t *testing.T) {
 	})
 	c := testModel(t, 11).Config
 	block := int64(4 * B * T * c.NEmbd * c.NLayer) // one (B,T,C) buffer in every block, in bytes
-	head := int64(4 * B * T * c.NEmbd) // also the size of one block's q
+	head := int64(4 * B * T * c.NEmbd)             // also the size of one block's q
 	if full-eval != 8*block+head || qv-eval != 2*block-head {
 		t.Errorf("kept inputs: full %d, LoRA q,v %d bytes more than evaluation; want %d and %d", full-eval, qv-eval, 8*block+head, 2*block-head)
 	}
