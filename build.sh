@@ -8,7 +8,7 @@
 #   ./build.sh test-browser   only the browser end-to-end tests
 #   ./build.sh bench    training speed: native (go test -bench and lora bench), js/wasm under node,
 #                       and ours against TensorFlow.js in node and headless Chromium (bench/)
-#   ./build.sh bench workers   1 vs 2 training workers (data-parallel) in node, tokens/s and the ratio
+#   ./build.sh bench workers   1 vs 2 training workers (data-parallel) in node and Chromium: tokens/s, ratio
 #   ./build.sh bench tfjs      only ours against TensorFlow.js (bench/; BENCH_ROUNDS=5)
 #   ./build.sh edge     build, then run the site and its API under wrangler dev on http://127.0.0.1:8787
 #
@@ -297,15 +297,37 @@ tfjs_bench() {
 }
 
 # cmd_bench_workers measures data-parallel training (wasm/trainer/shards.go):
-# 1 worker against 2 on the reference LoRA configuration, nano on e2e and
-# nano full fine-tuning, alternating in one run, with the real worker under
-# node (nested worker_threads), plus a control of two independent runs at
-# once (what the machine's second core gives right now).
+# 1 worker against 2, alternating in one run, with the real worker under
+# node (nested worker_threads: the reference LoRA configuration, nano on e2e
+# and nano full fine-tuning) and in headless Chromium (nested Web Workers:
+# the reference configuration and nano on e2e), each round with a control
+# of two independent 1-worker runs at once (what the machine's second core
+# gives right now). ROUNDS and PLAY_MS tune it.
 cmd_bench_workers() {
 	need_node
-	[ "${1:-}" = --built ] || build_site
+	build_site
 	log "js/wasm under node: 1 worker vs 2 workers (data-parallel), alternating"
 	node wasm/trainer/node_workers_test.mjs dist/ --bench
+	log "headless Chromium: 1 worker vs 2 workers (data-parallel), alternating"
+	if [ ! -x /usr/bin/chromium ]; then
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+	fi
+	(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+	local tmp url="" pid rc=0 i
+	tmp=$(mktemp -d)
+	go build -o "$tmp/serve" ./cmd/serve
+	"$tmp/serve" -dir dist -addr 127.0.0.1:0 >"$tmp/serve.log" 2>&1 &
+	pid=$!
+	for i in $(seq 100); do
+		url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$tmp/serve.log" || true)
+		[ -n "$url" ] && break
+		sleep 0.1
+	done
+	LP_URL="$url" node wasm/trainer/chromium_workers_bench.mjs || rc=$?
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	rm -rf "$tmp"
+	return "$rc"
 }
 
 case "${1:-build}" in

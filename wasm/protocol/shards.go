@@ -55,6 +55,9 @@ type Workers struct {
 	// (the messaging overhead, when the shards are no slower than it).
 	ShardMillis float64 `json:"shard_ms,omitempty"`
 	WaitMillis  float64 `json:"wait_ms,omitempty"`
+	// OwnMillis is the primary's time from handing out the jobs to
+	// waiting for the first reply: its own rows' compute.
+	OwnMillis float64 `json:"own_ms,omitempty"`
 }
 
 // ShardConfig is what a shard needs to compute gradients like the primary:

@@ -83,8 +83,8 @@ type shardPool struct {
 	reported [2]int // workers training and shards running, as last sent in a status event
 
 	// Timing since the last status (status.workers.shard_ms, wait_ms).
-	jobs                int
-	shardSecs, waitSecs float64
+	jobs, steps                  int
+	shardSecs, waitSecs, ownSecs float64
 }
 
 // shardClient is one shard worker as the primary sees it. It implements
@@ -98,7 +98,8 @@ type shardClient struct {
 	nextID  int
 	pending int // id of the shard_grad in flight
 	payload []byte
-	err     error // the shard is dead
+	started time.Time // when the job in flight was posted
+	err     error     // the shard is dead
 	pool    *shardPool
 }
 
@@ -272,6 +273,10 @@ func (s *Session) workersStatus() *protocol.Workers {
 		w.WaitMillis = 1e3 * p.waitSecs / float64(p.jobs)
 		p.jobs, p.shardSecs, p.waitSecs = 0, 0, 0
 	}
+	if p.steps > 0 {
+		w.OwnMillis = 1e3 * p.ownSecs / float64(p.steps)
+		p.steps, p.ownSecs = 0, 0
+	}
 	if s.run != nil && w.Note == "" && w.Requested > s.run.tr.Cfg.Batch {
 		w.Note = fmt.Sprintf("at most %d workers for a batch of %d", s.run.tr.Cfg.Batch, s.run.tr.Cfg.Batch)
 	}
@@ -341,7 +346,7 @@ func (c *shardClient) Start(job *train.ShardJob) error {
 	}
 	c.payload = protocol.PackShardJob(c.payload[:0], job.Params, job.Inputs, job.Targets, job.Weights)
 	c.nextID++
-	c.pending = c.nextID
+	c.pending, c.started = c.nextID, time.Now()
 	req := protocol.Request{ID: c.pending, Type: protocol.TypeShardGrad, Data: c.payload,
 		Shard: &protocol.Shard{Gen: c.gen, Step: job.Step, Row0: job.Row0, Rows: job.B, SeqLen: job.T,
 			WeightSum: job.WeightSum, Params: len(job.Params)}}
@@ -357,6 +362,10 @@ func (c *shardClient) Wait() (*train.ShardResult, error) {
 		return nil, c.err
 	}
 	start := time.Now()
+	if p := c.pool; p != nil && len(p.attached) > 0 && p.attached[0] == c {
+		p.steps++ // the first shard waited for: the primary has just computed its rows
+		p.ownSecs += start.Sub(p.attached[len(p.attached)-1].started).Seconds()
+	}
 	deadline := start.Add(shardJobTimeout)
 	for {
 		left := time.Until(deadline)
