@@ -105,6 +105,11 @@
 //	              The paper's §7 (subspace similarity φ, Table 7's
 //	              amplification) and PEFT's adapter blending, on the run's
 //	              adapter and a second one; see analysis.go.
+//	workers       n: train data-parallel on n workers (the worker starts
+//	              n−1 shard workers of its own and keeps the run); reply
+//	              "workers" with status, whose workers field says how many
+//	              train. The workers talk to each other with shard_config and
+//	              shard_grad; see shards.go.
 //
 // # Messages (worker → UI)
 //
@@ -123,7 +128,8 @@
 //	          then accuracy over at most MaxEvalRows prompts); training waits
 //	          for it.
 //	snapshot  While running, at most every SnapshotInterval: as the reply.
-//	status    When training stops by itself (end of schedule, error).
+//	status    When training stops by itself (end of schedule, error), and
+//	          when shard workers join or are lost (status.workers).
 //	error     message: what went wrong, e.g. the trainer's NaN guard
 //	          ("training stopped at step 12: the loss became NaN; ...").
 //
