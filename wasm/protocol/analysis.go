@@ -81,7 +81,7 @@ func (a AnalysisSpec) Validate(typ string) error {
 	switch typ {
 	case TypeAnalysisTrain:
 		if a.Rank < 0 || a.Steps < 0 || a.Steps > MaxAnalysisSteps {
-			return fmt.Errorf("analysis_train: rank must be positive and steps between 1 and %d", MaxAnalysisSteps)
+			return fmt.Errorf("analysis_train: rank and steps must not be negative (0 takes the run's), and steps at most %d", MaxAnalysisSteps)
 		}
 	case TypeCombine:
 		if a.Method != "cat" && a.Method != "linear" {
