@@ -42,6 +42,17 @@ type AnalysisView struct {
 	WeightB   float64 // w_B in [0, 1]; w_A = 1 − w_B (see Weight)
 	weightSet bool    // WeightB was chosen; until then the blend is half and half
 	ShowBlend string  // which sample is shown: "a", "b" or "blend"
+
+	run int // the run (App.nextRun) the results above describe
+}
+
+// forgetStale drops results that describe an earlier run's adapter A (B is
+// kept: it is not the run's).
+func (a *App) forgetStale() {
+	if a.An.run != a.nextRun {
+		a.An.Amplify, a.An.Subspace, a.An.Combine = nil, nil, nil
+		a.An.run = a.nextRun
+	}
 }
 
 func (v *AnalysisView) defaults() {
@@ -141,6 +152,7 @@ func (a *App) OnAnalysis(typ string, r *protocol.AnalysisResult) {
 	if r == nil {
 		return
 	}
+	a.An.run = a.nextRun
 	if r.Other != nil {
 		v.Other = r.Other
 		v.Subspace, v.Combine = nil, nil // they were about the previous B

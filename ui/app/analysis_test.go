@@ -103,4 +103,11 @@ func TestAnalysisPanelsThroughTheClient(t *testing.T) {
 			t.Errorf("showing %s: its sample is not on the page", k)
 		}
 	}
+
+	// A new run: the results about the old adapter go, B stays.
+	a.Reset()
+	html = render(t, a)
+	if a.An.Combine != nil || a.An.Amplify != nil || a.An.Subspace != nil || a.An.Other == nil {
+		t.Fatalf("after reset: amplify %v, subspace %v, combine %v, B %v", a.An.Amplify, a.An.Subspace, a.An.Combine, a.An.Other)
+	}
 }

@@ -9,5 +9,8 @@ type Lessons struct {
 	App *App
 }
 
+// Compute drops results about an earlier run before each build.
+func (c *Lessons) Compute(ctx vugu.ComputeCtx) { c.App.forgetStale() }
+
 // Rendered draws this build's heatmaps.
 func (c *Lessons) Rendered(ctx vugu.RenderedCtx) { c.App.Draws.Flush() }
