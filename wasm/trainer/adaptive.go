@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/lora-playground/lora-playground/core/adalora"
+	"github.com/lora-playground/lora-playground/core/lora"
 	"github.com/lora-playground/lora-playground/core/peft"
 	"github.com/lora-playground/lora-playground/core/train"
 	"github.com/lora-playground/lora-playground/wasm/protocol"
@@ -67,4 +68,22 @@ func (s *Session) exportAdaptive(id int) ([]protocol.Message, error) {
 	m.Export = &protocol.Export{FileName: fmt.Sprintf("lora-%s-%s-adaptive-r%d.zip", s.base.m.Config.Name, s.run.cfg.Task, al.Cfg.TargetRank), Bytes: len(b)}
 	m.Data = b
 	return []protocol.Message{m}, nil
+}
+
+// adaptiveFactors returns the adaptive matrix at module path as the plain
+// LoRA factors it exports to (its kept triplets, rank_pattern's r), so that
+// inspecting it shows r = its current rank and ΔW = s·B·A unchanged; nil
+// when path is not adapted.
+func adaptiveFactors(tr *train.Trainer, path string) *lora.Adapter {
+	al := tr.Adaptive()
+	if al == nil {
+		return nil
+	}
+	for _, a := range al.Adapters {
+		if a.Path == path {
+			r, A, B := a.Truncate()
+			return &lora.Adapter{Path: path, R: r, In: a.In, Out: a.Out, Scale: a.LoRA.Scale, A: A, B: B}
+		}
+	}
+	return nil
 }

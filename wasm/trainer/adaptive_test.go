@@ -57,6 +57,17 @@ func TestAdaptiveRunRanksFallAndExport(t *testing.T) {
 	}
 	want, _ := ok(t, s, rq(protocol.TypeSnapshot))
 
+	// Inspecting a matrix shows its kept triplets as LoRA factors: r is its current rank.
+	for i, m := range st.Status.Adaptive.Modules {
+		in := rq(protocol.TypeInspect)
+		in.Module = m
+		got, _ := ok(t, s, in)
+		k := st.Status.Adaptive.Ranks[i]
+		if got.Inspect.Rank != max(k, 1) || got.Inspect.A.Rows != max(k, 1) || got.Inspect.NumericalRank > k {
+			t.Errorf("%s (rank %d): inspect r=%d, A has %d rows, numerical rank %d", m, k, got.Inspect.Rank, got.Inspect.A.Rows, got.Inspect.NumericalRank)
+		}
+	}
+
 	// The archive imports as plain LoRA with the same ΔW.
 	s2, _ := configured(t, testConfig())
 	imp := rq(protocol.TypeImport)

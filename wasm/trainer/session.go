@@ -1060,7 +1060,14 @@ func (s *Session) moduleDelta(l, mod int) (delta []float32, ad *lora.Adapter, ok
 	c := r.work.Config
 	out, in := c.ModuleShape(mod)
 	switch train.Method(r.cfg.Method) {
-	case train.MethodLoRA, train.MethodAdaptive:
+	case train.MethodAdaptive:
+		if ad = adaptiveFactors(r.tr, model.ModulePath(l, mod)); ad == nil {
+			return nil, nil, false
+		}
+		delta = make([]float32, out*in)
+		ad.DeltaW(delta)
+		return delta, ad, true
+	case train.MethodLoRA:
 		if r.work.Adapters == nil || r.work.Adapters[l][mod] == nil {
 			return nil, nil, false
 		}
