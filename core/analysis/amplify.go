@@ -1,11 +1,10 @@
 package analysis
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 
-	"gonum.org/v1/gonum/mat"
+	"github.com/lora-playground/lora-playground/core/linalg"
 )
 
 // Amplification is the paper's Table 7 for one layer: how much of W lies in
@@ -27,26 +26,23 @@ type Amplification struct {
 }
 
 // topSingular returns the first r left and right singular vectors of m.
-func topSingular(m mat.Matrix, r int) (u, v *mat.Dense, err error) {
-	var svd mat.SVD
-	if !svd.Factorize(m, mat.SVDThin) {
-		return nil, nil, errors.New("analysis: the SVD did not converge")
+func topSingular(m *linalg.Dense, r int) (u, v *linalg.Dense, err error) {
+	svd, err := linalg.Factorize(m, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("analysis: %w", err)
 	}
-	var uu, vv mat.Dense
-	svd.UTo(&uu)
-	svd.VTo(&vv)
-	return firstColumns(&uu, r), firstColumns(&vv, r), nil
+	return svd.U.Columns(r), svd.V.Columns(r), nil
 }
 
 // Projection returns ‖UᵀWV‖_F for U (d×r), W (d×k), V (k×r).
-func Projection(u, w, v mat.Matrix) float64 {
-	return frobenius(mul(mul(u, true, w), false, v))
+func Projection(u, w, v *linalg.Dense) float64 {
+	return linalg.Mul(linalg.Mul(u, true, w), false, v).Norm()
 }
 
 // Amplify computes Table 7's numbers for a layer with weight w (d×k) and
 // update delta (d×k), using r singular directions (1 ≤ r ≤ min(d,k)); the
 // random directions come from a generator seeded with seed.
-func Amplify(w, delta mat.Matrix, r int, seed uint64) (Amplification, error) {
+func Amplify(w, delta *linalg.Dense, r int, seed uint64) (Amplification, error) {
 	d, k := w.Dims()
 	if dd, dk := delta.Dims(); dd != d || dk != k {
 		return Amplification{}, fmt.Errorf("analysis: W is %d×%d but ΔW is %d×%d", d, k, dd, dk)
@@ -54,7 +50,7 @@ func Amplify(w, delta mat.Matrix, r int, seed uint64) (Amplification, error) {
 	if r < 1 || r > min(d, k) {
 		return Amplification{}, fmt.Errorf("analysis: r must be between 1 and %d for a %d×%d layer, got %d", min(d, k), d, k, r)
 	}
-	a := Amplification{R: r, NormW: frobenius(w), NormDelta: frobenius(delta)}
+	a := Amplification{R: r, NormW: w.Norm(), NormDelta: delta.Norm()}
 	ud, vd, err := topSingular(delta, r)
 	if err != nil {
 		return Amplification{}, err

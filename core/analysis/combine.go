@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lora-playground/lora-playground/core/linalg"
 	"github.com/lora-playground/lora-playground/core/peft"
-	"gonum.org/v1/gonum/mat"
 )
 
 // Method is how Combine mixes adapters, named as PEFT's combination_type.
@@ -228,24 +228,24 @@ func newAdapter(adapters []*peft.Adapter, mods []peft.ModuleWeights) *peft.Adapt
 }
 
 // DeltaW returns ΔW = s·B·A (out×in) of one module of an adapter with config c.
-func DeltaW(c *peft.Config, m *peft.ModuleWeights) *mat.Dense {
+func DeltaW(c *peft.Config, m *peft.ModuleWeights) *linalg.Dense {
 	a, _ := Float32Matrix(m.A, m.R, m.In)
 	b, _ := Float32Matrix(m.B, m.Out, m.R)
-	d := mul(b, false, a)
+	d := linalg.Mul(b, false, a)
 	axpby(d, ModuleScale(c, m), 0, d)
 	return d
 }
 
 // ExactDelta returns Σ wᵢ·ΔWᵢ for every module any adapter adapts: the mix
 // of updates a combined adapter should reproduce.
-func ExactDelta(adapters []*peft.Adapter, weights []float64) (map[string]*mat.Dense, error) {
+func ExactDelta(adapters []*peft.Adapter, weights []float64) (map[string]*linalg.Dense, error) {
 	paths, byPath, err := gather(adapters, weights)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*mat.Dense{}
+	out := map[string]*linalg.Dense{}
 	for _, p := range paths {
-		var sum *mat.Dense
+		var sum *linalg.Dense
 		for _, e := range byPath[p] {
 			d := DeltaW(&adapters[e.idx].Config, e.m)
 			if sum == nil {
@@ -271,7 +271,7 @@ type ModuleError struct {
 }
 
 // Compare measures, module by module, how far combined's ΔW is from exact.
-func Compare(combined *peft.Adapter, exact map[string]*mat.Dense) ([]ModuleError, error) {
+func Compare(combined *peft.Adapter, exact map[string]*linalg.Dense) ([]ModuleError, error) {
 	var out []ModuleError
 	for i := range combined.Modules {
 		m := &combined.Modules[i]
@@ -280,9 +280,9 @@ func Compare(combined *peft.Adapter, exact map[string]*mat.Dense) ([]ModuleError
 			return nil, fmt.Errorf("analysis: module %s of the combined adapter has no exact counterpart", m.Module)
 		}
 		got := DeltaW(&combined.Config, m)
-		e := ModuleError{Module: m.Module, R: m.R, Exact: frobenius(want), Got: frobenius(got)}
+		e := ModuleError{Module: m.Module, R: m.R, Exact: want.Norm(), Got: got.Norm()}
 		axpby(got, 1, -1, want) // got − want
-		if diff := frobenius(got); e.Exact > 0 {
+		if diff := got.Norm(); e.Exact > 0 {
 			e.RelErr = diff / e.Exact
 		} else if diff > 0 {
 			e.RelErr = math.Inf(1)

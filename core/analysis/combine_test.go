@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lora-playground/lora-playground/core/linalg"
 	"github.com/lora-playground/lora-playground/core/lora"
 	"github.com/lora-playground/lora-playground/core/model"
 	"github.com/lora-playground/lora-playground/core/peft"
-	"gonum.org/v1/gonum/mat"
 )
 
 const testBase = "lora-playground/test"
@@ -39,7 +39,7 @@ func makeAdapter(seed uint64, r int, alpha float64, rslora bool, targets ...stri
 	return a
 }
 
-func checkRelErr(t *testing.T, got *peft.Adapter, want map[string]*mat.Dense, tol float64) {
+func checkRelErr(t *testing.T, got *peft.Adapter, want map[string]*linalg.Dense, tol float64) {
 	t.Helper()
 	errs, err := Compare(got, want)
 	if err != nil {
@@ -96,7 +96,7 @@ func TestCombineCatIsExact(t *testing.T) {
 
 // roundTrip encodes c as a PEFT adapter, decodes it, attaches it to a
 // model and checks that the model's ΔW is still the exact mix.
-func roundTrip(t *testing.T, c *peft.Adapter, exact map[string]*mat.Dense) {
+func roundTrip(t *testing.T, c *peft.Adapter, exact map[string]*linalg.Dense) {
 	t.Helper()
 	cfg, w, err := peft.Encode(c)
 	if err != nil {
@@ -130,9 +130,8 @@ func roundTrip(t *testing.T, c *peft.Adapter, exact map[string]*mat.Dense) {
 		d := make([]float32, ad.Out*ad.In)
 		ad.DeltaW(d)
 		got, _ := Float32Matrix(d, ad.Out, ad.In)
-		var diff mat.Dense
-		diff.Sub(got, exact[ad.Path])
-		if e := mat.Norm(&diff, 2) / mat.Norm(exact[ad.Path], 2); e > 1e-5 {
+		axpby(got, 1, -1, exact[ad.Path])
+		if e := got.Norm() / exact[ad.Path].Norm(); e > 1e-5 {
 			t.Errorf("%s: imported ΔW off by %.3g", ad.Path, e)
 		}
 	})
@@ -164,22 +163,19 @@ func TestCombineLinearCrossTerms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]*mat.Dense{}
+	want := map[string]*linalg.Dense{}
 	for k := range a.Modules {
 		ma, mb := &a.Modules[k], &b.Modules[k]
 		ga := math.Sqrt(w[0] * 8.0 / 4)
 		gb := math.Sqrt(w[1] * 2.0 / 4)
-		sum := mat.NewDense(ma.Out, ma.In, nil)
+		sum := linalg.NewDense(ma.Out, ma.In, nil)
 		for _, p := range []struct {
 			bm, am *peft.ModuleWeights
 			g      float64
 		}{{ma, ma, ga * ga}, {ma, mb, ga * gb}, {mb, ma, gb * ga}, {mb, mb, gb * gb}} {
 			bb, _ := Float32Matrix(p.bm.B, p.bm.Out, p.bm.R)
 			aa, _ := Float32Matrix(p.am.A, p.am.R, p.am.In)
-			var t mat.Dense
-			t.Mul(bb, aa)
-			t.Scale(p.g, &t)
-			sum.Add(sum, &t)
+			axpby(sum, 1, p.g, linalg.Mul(bb, false, aa))
 		}
 		want[ma.Module] = sum
 	}

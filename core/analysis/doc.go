@@ -1,7 +1,8 @@
 // Package analysis reproduces three of the LoRA paper's (Hu et al. 2021,
 // arXiv 2106.09685) questions about what an adapter's update ΔW = s·B·A is,
 // and implements the two ways PEFT combines adapters. Everything is computed
-// in float64 with gonum's SVD; the adapters themselves are float32.
+// in float64 with core/linalg's SVD (one-sided Jacobi, held equal to
+// gonum's in its tests); the adapters themselves are float32.
 //
 // # Subspace similarity (paper §7.2, Eq. 4)
 //

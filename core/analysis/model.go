@@ -4,14 +4,14 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/lora-playground/lora-playground/core/linalg"
 	"github.com/lora-playground/lora-playground/core/lora"
 	"github.com/lora-playground/lora-playground/core/model"
 	"github.com/lora-playground/lora-playground/core/peft"
-	"gonum.org/v1/gonum/mat"
 )
 
 // ModuleA returns the A matrix (r×in) of module path in adapter a.
-func ModuleA(a *peft.Adapter, module string) (*mat.Dense, error) {
+func ModuleA(a *peft.Adapter, module string) (*linalg.Dense, error) {
 	for i := range a.Modules {
 		if m := &a.Modules[i]; m.Module == module {
 			return Float32Matrix(m.A, m.R, m.In)

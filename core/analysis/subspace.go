@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"gonum.org/v1/gonum/mat"
+	"github.com/lora-playground/lora-playground/core/linalg"
 )
 
 // Similarity is the grid φ(A₁, A₂, i, j) of Eq. 4 for i = 1..R1, j = 1..R2.
@@ -22,18 +22,16 @@ func (s Similarity) At(i, j int) float64 { return s.Phi[i-1][j-1] }
 
 // RightSingularVectors returns the right-singular vectors of a (r×k) as the
 // columns of a k×min(r,k) matrix, ordered by decreasing singular value.
-func RightSingularVectors(a mat.Matrix) (*mat.Dense, error) {
+func RightSingularVectors(a *linalg.Dense) (*linalg.Dense, error) {
 	r, k := a.Dims()
 	if r < 1 || k < 1 {
 		return nil, errors.New("analysis: empty matrix")
 	}
-	var svd mat.SVD
-	if !svd.Factorize(a, mat.SVDThin) {
-		return nil, errors.New("analysis: the SVD did not converge")
+	svd, err := linalg.Factorize(a, true)
+	if err != nil {
+		return nil, fmt.Errorf("analysis: %w", err)
 	}
-	var v mat.Dense
-	svd.VTo(&v)
-	return &v, nil
+	return svd.V, nil
 }
 
 // SubspaceSimilarity returns φ(A₁, A₂, i, j) for every i ≤ rank-dimension of
@@ -43,7 +41,7 @@ func RightSingularVectors(a mat.Matrix) (*mat.Dense, error) {
 // φ is computed from the prefix sums of the squared entries of
 // M = V₁ᵀV₂ (min(r₁,k) × min(r₂,k)): ‖V₁⁽ⁱ⁾ᵀ V₂⁽ʲ⁾‖²_F is the sum of M's
 // top-left i×j block.
-func SubspaceSimilarity(a1, a2 mat.Matrix) (Similarity, error) {
+func SubspaceSimilarity(a1, a2 *linalg.Dense) (Similarity, error) {
 	_, k1 := a1.Dims()
 	_, k2 := a2.Dims()
 	if k1 != k2 {
@@ -59,7 +57,7 @@ func SubspaceSimilarity(a1, a2 mat.Matrix) (Similarity, error) {
 	}
 	_, n1 := v1.Dims()
 	_, n2 := v2.Dims()
-	m := mul(v1, true, v2) // (n1,n2)
+	m := linalg.Mul(v1, true, v2) // (n1,n2)
 	// cum[i][j] = Σ_{p<i, q<j} M[p][q]²
 	cum := make([][]float64, n1+1)
 	for i := range cum {
@@ -87,12 +85,12 @@ func SubspaceSimilarity(a1, a2 mat.Matrix) (Similarity, error) {
 func ExpectedRandomPhi(i, j, k int) float64 { return float64(max(i, j)) / float64(k) }
 
 // Gaussian returns a rows×cols matrix of independent N(0,1) draws from rng.
-func Gaussian(rows, cols int, rng *rand.Rand) *mat.Dense {
+func Gaussian(rows, cols int, rng *rand.Rand) *linalg.Dense {
 	d := make([]float64, rows*cols)
 	for i := range d {
 		d[i] = rng.NormFloat64()
 	}
-	return mat.NewDense(rows, cols, d)
+	return linalg.NewDense(rows, cols, d)
 }
 
 // RandomBaseline is φ between two Gaussian matrices of shapes r₁×k and r₂×k,
@@ -108,7 +106,7 @@ func RandomBaseline(r1, r2, k int, seed uint64) (Similarity, error) {
 
 // Float32Matrix copies a row-major float32 slice into a rows×cols float64
 // matrix.
-func Float32Matrix(v []float32, rows, cols int) (*mat.Dense, error) {
+func Float32Matrix(v []float32, rows, cols int) (*linalg.Dense, error) {
 	if rows < 1 || cols < 1 || len(v) != rows*cols {
 		return nil, fmt.Errorf("analysis: %d values do not make a %d×%d matrix", len(v), rows, cols)
 	}
@@ -116,5 +114,5 @@ func Float32Matrix(v []float32, rows, cols int) (*mat.Dense, error) {
 	for i, x := range v {
 		d[i] = float64(x)
 	}
-	return mat.NewDense(rows, cols, d), nil
+	return linalg.NewDense(rows, cols, d), nil
 }

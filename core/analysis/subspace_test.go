@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"gonum.org/v1/gonum/mat"
+	"github.com/lora-playground/lora-playground/core/linalg"
 )
 
 func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 1)) }
@@ -27,11 +27,10 @@ func TestSubspaceSimilarityKnownAnswers(t *testing.T) {
 	// Q·A with Q orthogonal (4×4) and a scale: same right-singular vectors,
 	// only the left ones rotate.
 	q := RandomOrthonormal(4, 4, rng)
-	var qa mat.Dense
-	qa.Mul(q, a)
-	qa.Scale(-3.5, &qa)
+	qa := linalg.Mul(q, false, a)
+	axpby(qa, -3.5, 0, qa)
 	// Rows of B in span(e₀..e₂), rows of C in span(e₅..e₈): orthogonal.
-	b, c := mat.NewDense(3, 10, nil), mat.NewDense(4, 10, nil)
+	b, c := linalg.NewDense(3, 10, nil), linalg.NewDense(4, 10, nil)
 	for i := 0; i < 3; i++ {
 		for j := 0; j < 3; j++ {
 			b.Set(i, j, rng.NormFloat64())
@@ -44,11 +43,11 @@ func TestSubspaceSimilarityKnownAnswers(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		a1, a2 mat.Matrix
+		a1, a2 *linalg.Dense
 		want   float64
 	}{
 		{"identical", a, a, 1},
-		{"scaled and rotated within the subspace", a, &qa, 1},
+		{"scaled and rotated within the subspace", a, qa, 1},
 		{"orthogonal", b, c, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,10 +70,8 @@ func TestSubspaceSimilarityKnownAnswers(t *testing.T) {
 func TestSubspaceSimilarityMixedBasisFullSize(t *testing.T) {
 	rng := newRNG(2)
 	a := Gaussian(3, 7, rng)
-	m := mat.NewDense(3, 3, []float64{1, 2, 0, 0, 1, 5, 3, 0, 1})
-	var ma mat.Dense
-	ma.Mul(m, a)
-	s, err := SubspaceSimilarity(a, &ma)
+	m := linalg.NewDense(3, 3, []float64{1, 2, 0, 0, 1, 5, 3, 0, 1})
+	s, err := SubspaceSimilarity(a, linalg.Mul(m, false, a))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +91,7 @@ func TestSubspaceSimilarityMixedBasisFullSize(t *testing.T) {
 // A₂ = [1 1 0]/√2: φ(1,1) = (e₀·a)² = 1/2, φ(2,1) = (1/2 + 1/2)/1 = 1.
 func TestSubspaceSimilarityHandComputed(t *testing.T) {
 	for _, theta := range []float64{0, 0.3, math.Pi / 4, 1.2, math.Pi / 2} {
-		s, err := SubspaceSimilarity(mat.NewDense(1, 2, []float64{1, 0}), mat.NewDense(1, 2, []float64{math.Cos(theta), math.Sin(theta)}))
+		s, err := SubspaceSimilarity(linalg.NewDense(1, 2, []float64{1, 0}), linalg.NewDense(1, 2, []float64{math.Cos(theta), math.Sin(theta)}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,8 +99,8 @@ func TestSubspaceSimilarityHandComputed(t *testing.T) {
 			t.Errorf("θ=%v: φ = %v, want cos²θ = %v", theta, s.At(1, 1), want)
 		}
 	}
-	a1 := mat.NewDense(2, 3, []float64{2, 0, 0, 0, 1, 0})
-	a2 := mat.NewDense(1, 3, []float64{1 / math.Sqrt2, 1 / math.Sqrt2, 0})
+	a1 := linalg.NewDense(2, 3, []float64{2, 0, 0, 0, 1, 0})
+	a2 := linalg.NewDense(1, 3, []float64{1 / math.Sqrt2, 1 / math.Sqrt2, 0})
 	s, err := SubspaceSimilarity(a1, a2)
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +156,7 @@ func TestRandomBaselineSeeded(t *testing.T) {
 }
 
 func TestSubspaceSimilarityErrors(t *testing.T) {
-	if _, err := SubspaceSimilarity(mat.NewDense(2, 3, nil), mat.NewDense(2, 4, nil)); err == nil {
+	if _, err := SubspaceSimilarity(linalg.NewDense(2, 3, nil), linalg.NewDense(2, 4, nil)); err == nil {
 		t.Fatal("A matrices with different input sizes were accepted")
 	}
 	if _, err := RandomBaseline(0, 2, 4, 1); err == nil {

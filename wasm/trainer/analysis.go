@@ -2,9 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"math"
 
-	"gonum.org/v1/gonum/mat"
+	"github.com/lora-playground/lora-playground/core/linalg"
 )
 
 // float32Eps is the spacing of float32 numbers near 1 (2⁻²³). ΔW is
@@ -13,8 +14,8 @@ import (
 const float32Eps = 1.0 / (1 << 23)
 
 // singularValues returns the singular values of the rows×cols row-major
-// matrix v, largest first, computed in float64 by gonum's SVD (LAPACK's
-// dgesvd algorithm, values only).
+// matrix v, largest first, computed in float64 by core/linalg's SVD
+// (one-sided Jacobi, values only; its tests hold it equal to gonum's).
 func singularValues(v []float32, rows, cols int) ([]float64, error) {
 	if rows*cols != len(v) || rows < 1 || cols < 1 {
 		return nil, errors.New("singular values: matrix shape does not match its data")
@@ -23,11 +24,11 @@ func singularValues(v []float32, rows, cols int) ([]float64, error) {
 	for i, x := range v {
 		d[i] = float64(x)
 	}
-	var svd mat.SVD
-	if !svd.Factorize(mat.NewDense(rows, cols, d), mat.SVDNone) {
-		return nil, errors.New("singular values: the SVD did not converge")
+	sv, err := linalg.SingularValues(linalg.NewDense(rows, cols, d))
+	if err != nil {
+		return nil, fmt.Errorf("singular values: %v", err)
 	}
-	return svd.Values(nil), nil
+	return sv, nil
 }
 
 // numericalRank counts the singular values above tol = σ₁·max(rows,cols)·ε
