@@ -38,7 +38,8 @@ func TestPathsAndIDs(t *testing.T) {
 	if !ValidID(id) || AdapterPath(id) != "/api/adapters/"+id || ConfigPath(id) != "/api/adapters/"+id+"/config" {
 		t.Errorf("paths of %s: %s %s", id, AdapterPath(id), ConfigPath(id))
 	}
-	for _, bad := range []string{"", id[:63], id + "0", strings.ToUpper(id), strings.Repeat("g", 64), "../" + id[3:]} {
+	for _, bad := range []string{"", id[:63], id + "0", strings.ToUpper(id), strings.Repeat("g", 64), "../" + id[3:],
+		id[:63] + "/", id[:63] + ":", id[:63] + "`", id[:63] + "g", id[:63] + "\n", id[:62] + "é"} {
 		if ValidID(bad) {
 			t.Errorf("ValidID(%q)", bad)
 		}
