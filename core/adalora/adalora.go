@@ -73,6 +73,15 @@
 // gradients of P and λ by the chain rule. Sampling, merging and the weight
 // views all work as for LoRA.
 //
+// # What it does on the shipped models
+//
+// On nano, e2e, q_proj and v_proj of both layers, 300 steps at lr 0.01
+// (lora train, seeds 1–3): r⁽⁰⁾ = 12 → r̄ = 4 with α = 24 reached
+// validation loss 1.557, 1.554, 1.581, and plain LoRA r = 4, α = 8 (the same
+// scale α/r = 2 and the same final size, 2048 numbers) 1.552, 1.554, 1.508;
+// LoRA r = 12 reached 1.229 (seed 1). Every adaptive run gave h.0 v_proj 9–11
+// of its 12 triplets and h.1 q_proj 0–1.
+//
 // # Export
 //
 // The result is a plain LoRA adapter in PEFT's layout: each matrix keeps its
