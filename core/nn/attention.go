@@ -41,11 +41,9 @@ func attentionForwardLoops(out, att, q, k, v []float32, B, T, C, NH int) {
 				qt := q[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
 				causalScores(p[t*T:t*T+t+1], qt, k[b*T*C:], C, h*hs, scale)
 			}
-			t1 := profile.Begin()
-			profile.End(profile.Attention, t0)
+			t1 := profile.Next(profile.Attention, t0)
 			softmaxCausalRows(p, T, 1)
-			t2 := profile.Begin()
-			profile.End(profile.Softmax, t1)
+			t2 := profile.Next(profile.Softmax, t1)
 			for t := 0; t < T; t++ {
 				row := p[t*T : (t+1)*T]
 				o := out[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]

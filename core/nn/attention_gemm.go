@@ -45,13 +45,11 @@ func attentionForwardGemm(out, att, q, k, v []float32, B, T, C, NH int) {
 				r1 := min(r0+attnBlock, T)
 				kernels.Gemm(p[r0*T:], q[o+r0*C:], kt[h*hs*T:], r1-r0, r1, hs, C, 1, T, T, false)
 			}
-			t1 := profile.Begin()
-			profile.End(profile.Attention, t0)
+			t1 := profile.Next(profile.Attention, t0)
 			if !kernels.SoftmaxCausalSIMD(p, T, scale) {
 				softmaxCausalRows(p, T, scale)
 			}
-			t0 = profile.Begin()
-			profile.End(profile.Softmax, t1)
+			t0 = profile.Next(profile.Softmax, t1)
 			for r0 := 0; r0 < T; r0 += attnBlock { // O[r0:r1] = P[r0:r1, :r1]·V[:r1]
 				r1 := min(r0+attnBlock, T)
 				kernels.Gemm(out[o+r0*C:], p[r0*T:], v[o:], r1-r0, hs, r1, T, 1, C, C, false)
@@ -93,8 +91,7 @@ func attentionBackwardGemm(dq, dk, dv, dout, q, k, v, att []float32, B, T, C, NH
 				mb := r1 - r0
 				kernels.Gemm(ds[r0*T:], dout[o+r0*C:], vt[h*hs*T:], mb, r1, hs, C, 1, T, T, false) // dP
 				kernels.Gemm(dv[o:], p[r0*T:], dout[o+r0*C:], r1, hs, mb, 1, T, C, C, true)        // dV += Pᵀ·dO
-				t1 := profile.Begin()
-				profile.End(profile.Attention, t0)
+				t1 := profile.Next(profile.Attention, t0)
 				for t := r0; t < r1; t++ {
 					row, g := p[t*T:(t+1)*T], ds[t*T:(t+1)*T]
 					var dot float32
@@ -106,8 +103,7 @@ func attentionBackwardGemm(dq, dk, dv, dout, q, k, v, att []float32, B, T, C, NH
 					}
 					clear(g[t+1 : r1])
 				}
-				t0 = profile.Begin()
-				profile.End(profile.Softmax, t1)
+				t0 = profile.Next(profile.Softmax, t1)
 				kernels.Gemm(dq[o+r0*C:], ds[r0*T:], k[o:], mb, hs, r1, T, 1, C, C, true) // dQ += dS·K
 				if dk != nil {
 					kernels.Gemm(dk[o:], ds[r0*T:], q[o+r0*C:], r1, hs, mb, 1, T, C, C, true) // dK += dSᵀ·Q

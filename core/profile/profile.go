@@ -115,6 +115,22 @@ func End(p Phase, t0 time.Duration) {
 	calls[p]++
 }
 
+// Next closes the bracket opened at t0 for phase p and opens the next one
+// at the same instant, returning it: one clock reading, so back-to-back
+// phases neither overlap nor leave a gap (a Begin followed by an End would
+// count the time between the two readings twice, and a preemption there
+// could make the phases add up to more than the step). It returns 0 when
+// profiling is off.
+func Next(p Phase, t0 time.Duration) time.Duration {
+	if !enabled {
+		return 0
+	}
+	now := time.Since(origin)
+	totals[p] += now - t0
+	calls[p]++
+	return now
+}
+
 // Profile is the time per step of each phase, over Steps steps.
 type Profile struct {
 	Steps int

@@ -58,3 +58,32 @@ func TestPhaseNamesAreDistinct(t *testing.T) {
 		seen[p.Key()] = true
 	}
 }
+
+// TestNextSplitsWithoutOverlap checks that back-to-back phases chained with
+// Next add up to exactly the time between the first Begin and the last
+// reading: one clock reading per boundary, nothing counted twice.
+func TestNextSplitsWithoutOverlap(t *testing.T) {
+	Reset()
+	Enable(true)
+	defer Enable(false)
+	t0 := Begin()
+	t1 := Next(Attention, t0)
+	for i := 0; i < 1000; i++ {
+		_ = i * i
+	}
+	t2 := Next(Softmax, t1)
+	t3 := Next(Attention, t2)
+	if t1 < t0 || t2 < t1 || t3 < t2 {
+		t.Fatalf("readings go backwards: %v %v %v %v", t0, t1, t2, t3)
+	}
+	if got, want := totals[Attention]+totals[Softmax], t3-t0; got != want {
+		t.Errorf("phases sum to %v, the span is %v", got, want)
+	}
+	if calls[Attention] != 2 || calls[Softmax] != 1 {
+		t.Errorf("calls %v", calls)
+	}
+	Enable(false)
+	if Next(GELU, t3) != 0 || calls[GELU] != 0 {
+		t.Error("Next read the clock or counted while profiling is off")
+	}
+}
