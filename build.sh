@@ -174,8 +174,16 @@ cmd_test() {
 tfjs_crosscheck() {
 	need_node
 	log "cross-check against TensorFlow.js: npm ci in bench/, then the same LoRA steps in tfjs"
-	(cd bench && npm ci --no-audit --no-fund --loglevel=error)
+	npm_ci_bench
 	node --test bench/crosscheck.test.mjs
+}
+
+# npm_ci_bench installs bench/package-lock.json, unless node_modules already
+# holds exactly that lock (a fresh clone always installs).
+npm_ci_bench() {
+	if ! cmp -s bench/package-lock.json bench/node_modules/.lp-installed-lock; then
+		(cd bench && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.lp-installed-lock)
+	fi
 }
 
 need_chromium() {
@@ -285,7 +293,7 @@ tfjs_bench() {
 	log "ours vs TensorFlow.js 4.22 wasm (bench/): native, node, headless Chromium, alternating rounds"
 	need_node
 	need_chromium
-	(cd bench && npm ci --no-audit --no-fund --loglevel=error)
+	npm_ci_bench
 	local tmp
 	tmp=$(mktemp -d)
 	go run ./bench/fixture --out "$tmp/fixture"
