@@ -214,16 +214,23 @@ async function test() {
 async function play(c, ms, tokensPerStep) {
   const s0 = (await c.send('status')).status.step;
   c.events.length = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await c.send('play');
   await sleep(ms);
   const p = await c.send('pause');
   const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000; // every thread of this process
   const chunks = c.events.filter((e) => e.m.type === 'progress').map((e) => e.m.progress);
   const chunkMs = chunks.reduce((a, x) => a + x.chunk_ms, 0);
   const steps = p.status.step - s0, w = p.status.workers;
+  // CPU the process used per 1000 tokens, and CPU time over wall time (how
+  // many cores it got): unlike tokens/s, these hardly depend on what else
+  // the machine runs.
+  const cpuPerK = cpuMs / (steps * tokensPerStep / 1000), cores = cpuMs / wall;
   return { tps: chunks.reduce((a, x) => a + x.tokens_per_sec * x.chunk_ms, 0) / chunkMs, wall: steps * tokensPerStep / wall * 1000,
-    stepMs: chunkMs / steps, shardMs: w.shard_ms || 0, waitMs: w.wait_ms || 0, ownMs: w.own_ms || 0 };
+    cpuPerK, cores, stepMs: chunkMs / steps, shardMs: w.shard_ms || 0, waitMs: w.wait_ms || 0, ownMs: w.own_ms || 0 };
 }
 
 async function benchmark() {
@@ -262,6 +269,7 @@ async function benchmark() {
       best.both = Math.max(best.both, x.tps + y.tps);
       console.log(`           control: two independent 1-worker runs at once ${(x.tps + y.tps).toFixed(0)} tokens/s together, ×${((x.tps + y.tps) / a.tps).toFixed(2)} of one alone`);
       console.log(`  round ${i}: 1 worker ${a.tps.toFixed(0)} tokens/s (wall ${a.wall.toFixed(0)})   2 workers ${b.tps.toFixed(0)} tokens/s (wall ${b.wall.toFixed(0)})   ×${(b.tps / a.tps).toFixed(2)} (wall ×${(b.wall / a.wall).toFixed(2)})` +
+        `\n           CPU per 1000 tokens ${a.cpuPerK.toFixed(0)} vs ${b.cpuPerK.toFixed(0)} ms (×${(b.cpuPerK / a.cpuPerK).toFixed(2)}), cores used ${a.cores.toFixed(2)} vs ${b.cores.toFixed(2)}` +
         `   [step ${a.stepMs.toFixed(1)} vs ${b.stepMs.toFixed(1)} ms; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms]`);
     }
     console.log(`  best:    1 worker ${best[1].tps.toFixed(0)} tokens/s   2 workers ${best[2].tps.toFixed(0)} tokens/s   ×${(best[2].tps / best[1].tps).toFixed(2)} (wall ×${(best[2].wall / best[1].wall).toFixed(2)})`);

@@ -71,6 +71,7 @@ type shardPool struct {
 	clients   []*shardClient
 	gen       int    // generation of cfg
 	cfgKey    string // cfg as JSON, to see when the run's configuration changed
+	cfgFor    *train.Trainer
 	cfg       protocol.ShardConfig
 
 	// What the trainer was last given (SetShards), in that order.
@@ -176,10 +177,13 @@ func (s *Session) syncShards() {
 	if r == nil {
 		return
 	}
-	cfg := shardConfigOf(r.cfg.Model, r.tr)
-	if key, _ := json.Marshal(cfg); string(key) != p.cfgKey {
-		p.gen++
-		p.cfg, p.cfgKey = cfg, string(key)
+	if p.cfgFor != r.tr { // a trainer's configuration never changes
+		p.cfgFor = r.tr
+		cfg := shardConfigOf(r.cfg.Model, r.tr)
+		if key, _ := json.Marshal(cfg); string(key) != p.cfgKey {
+			p.gen++
+			p.cfg, p.cfgKey = cfg, string(key)
+		}
 	}
 	var ready []*shardClient
 	for i := 0; i < len(p.clients); i++ {
