@@ -52,7 +52,7 @@ func TestAnalysisPanelsThroughTheClient(t *testing.T) {
 	}
 	c.Handle(protocol.Message{V: 1, Type: protocol.TypeAnalysisProgress, Analysis: &protocol.AnalysisResult{
 		Progress: &protocol.AnalysisProgress{Rank: 64, Step: 10, Steps: 10},
-		Other: &protocol.OtherAdapter{Source: "trained here: r=64", Rank: 64, Targets: []string{"q_proj"}, Modules: []string{"h.0.attn.q_proj"}}}})
+		Other:    &protocol.OtherAdapter{Source: "trained here: r=64", Rank: 64, Targets: []string{"q_proj"}, Modules: []string{"h.0.attn.q_proj"}}}})
 	if a.An.Busy != "" || a.An.Other == nil {
 		t.Fatalf("after training B: busy %q, other %v", a.An.Busy, a.An.Other)
 	}
