@@ -488,6 +488,21 @@ func ranksVerdict(s *protocol.ExperimentStatus) string {
 	if len(pts) < 2 {
 		return "The verdict comes once at least two ranks have finished."
 	}
+	// "A small r suffices" means a small r comes close to the largest one,
+	// so there is no verdict until the largest planned rank has finished
+	// (a sweep cancelled after r=1 and r=2 would otherwise "agree").
+	largest, largestDone := 0, false
+	for _, p := range s.Plan {
+		if p.Method == "lora" && p.Rank > largest {
+			largest = p.Rank
+		}
+	}
+	for _, p := range pts {
+		largestDone = largestDone || p.r == largest
+	}
+	if !largestDone {
+		return fmt.Sprintf("So far the best finished rank is r=%d (val loss %s). The verdict waits for the largest rank, r=%d: whether a small r suffices is a comparison with it.", bestR, Loss(best), largest)
+	}
 	enough := bestR
 	for _, p := range pts {
 		if p.l <= best+nearBest && p.r < enough {

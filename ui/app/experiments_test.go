@@ -61,7 +61,7 @@ func TestExperimentClientStartsCancelsAndKeepsResults(t *testing.T) {
 	x.Handle(protocol.Message{Type: protocol.TypeExperimentCancel, Experiment: st})
 	html := render(t, a)
 	for _, want := range []string{"cancelled: 5 of 6 runs finished", "1.700", "4,096", "64 (full rank)", "73.4", "91.6", "<svg",
-		"The best rank was r=16", "smallest rank within 0.05 nats of it was r=8", "Full fine-tuning reached 1.000"} {
+		"So far the best finished rank is r=16", "waits for the largest rank, r=64"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("panel lacks %q", want)
 		}
@@ -124,7 +124,15 @@ func TestVerdicts(t *testing.T) {
 	}
 	st := rankStatus(false)
 	st.Results[0].ValLoss = f(1.29) // r=1 within 0.05 of the best
+	if got := ranksVerdict(st); !strings.Contains(got, "waits for the largest rank, r=64") || strings.Contains(got, "agrees") {
+		t.Errorf("ranks verdict before r=64 finished %q", got)
+	}
+	st.Results = append(st.Results, protocol.ExperimentResult{ExperimentRun: st.Plan[5], Steps: 200, ValLoss: f(1.28)})
 	if got := ranksVerdict(st); !strings.Contains(got, "agrees with the paper") || !strings.Contains(got, "was r=1") {
+		t.Errorf("ranks verdict %q", got)
+	}
+	st.Results[0].ValLoss = f(1.70) // r=1 far behind: more rank kept helping
+	if got := ranksVerdict(st); !strings.Contains(got, "more rank kept helping") {
 		t.Errorf("ranks verdict %q", got)
 	}
 }
