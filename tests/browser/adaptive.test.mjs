@@ -12,26 +12,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const URL_ = process.env.LP_URL;
-const ART = process.env.LP_ARTIFACTS || path.join(HERE, '..', '..', 'test-artifacts', 'browser');
-const CHROMIUM = process.env.LP_CHROMIUM || '/usr/bin/chromium';
+import { URL_, ART, waitFor, launchChromium } from './harness.mjs';
 
 let browser;
-
-async function waitFor(probe, check, { timeout = 30000, interval = 200, message }) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    last = await probe();
-    if (check(last)) return last;
-    if (Date.now() > end) assert.fail(`${message} (waited ${timeout} ms; last value: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
 
 // unzip returns the named entry of a zip archive, reading the central
 // directory (Go's archive/zip writes sizes there, not in the local header).
@@ -55,15 +38,7 @@ function unzip(b, name) {
 }
 
 before(async () => {
-  assert.ok(URL_, 'set LP_URL to the served playground (./build.sh test-browser does)');
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
-  fs.mkdirSync(ART, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

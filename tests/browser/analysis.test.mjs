@@ -8,44 +8,15 @@
 // Screenshots go to LP_ARTIFACTS as analysis-NN-<name>.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const URL_ = process.env.LP_URL;
-const ART = process.env.LP_ARTIFACTS || path.join(HERE, '..', '..', 'test-artifacts', 'browser');
-const CHROMIUM = process.env.LP_CHROMIUM || '/usr/bin/chromium';
+import { URL_, ART, waitFor, screenshots, launchChromium } from './harness.mjs';
 
 let browser;
-let shot = 0;
 
-async function waitFor(probe, check, { timeout = 30000, interval = 100, message }) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    last = await probe();
-    if (check(last)) return last;
-    if (Date.now() > end) assert.fail(`${message} (waited ${timeout} ms; last value: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
-
-async function screenshot(page, name) {
-  shot++;
-  await page.screenshot({ path: path.join(ART, `analysis-${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
-}
+const screenshot = screenshots('analysis-');
 
 before(async () => {
-  assert.ok(URL_, 'set LP_URL to the served playground (./build.sh test-browser does)');
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
-  fs.mkdirSync(ART, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => { await browser?.close(); });

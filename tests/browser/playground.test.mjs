@@ -21,11 +21,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { URL_, ART, CHROMIUM, CHROMIUM_ARGS, checkEnvironment, waitFor, screenshots } from './harness.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const URL_ = process.env.LP_URL;
-const ART = process.env.LP_ARTIFACTS || path.join(HERE, '..', '..', 'test-artifacts', 'browser');
-const CHROMIUM = process.env.LP_CHROMIUM || '/usr/bin/chromium';
 // Issue 4: "page interactive in under two seconds on localhost" and "never a
 // long task over 200 ms on the main thread while training".
 const INTERACTIVE_BUDGET_MS = Number(process.env.LP_INTERACTIVE_BUDGET_MS || 2000);
@@ -34,7 +32,6 @@ const TRAIN_SECONDS = Number(process.env.LP_TRAIN_SECONDS || 10);
 
 const metrics = {};
 let ctx, page, profile;
-let shot = 0;
 
 // The observers are installed before any page script runs, on every load.
 function initScript() {
@@ -57,31 +54,14 @@ function initScript() {
 
 // waitFor polls probe until check accepts its value, or fails with message
 // and the last value seen.
-async function waitFor(probe, check, { timeout = 30000, interval = 100, message }) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    last = await probe();
-    if (check(last)) return last;
-    if (Date.now() > end) {
-      assert.fail(`${message} (waited ${timeout} ms; last value: ${JSON.stringify(last)})`);
-    }
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
-
 const byId = (id) => page.getByTestId(id);
 const text = async (id) => ((await byId(id).first().textContent()) ?? '').trim();
 const stepCount = async () => Number.parseInt(await text('step-count'), 10);
 const statusText = async () => ((await page.locator('[role="status"].status').textContent()) ?? '').trim();
 const errorText = async () => ((await page.locator('[data-testid="error"]').count()) ? text('error') : '');
 
-async function screenshot(name, p = page) {
-  shot++;
-  const file = path.join(ART, `${String(shot).padStart(2, '0')}-${name}.png`);
-  await p.screenshot({ path: file, fullPage: true });
-  return file;
-}
+const shoot = screenshots('');
+const screenshot = (name, p = page) => shoot(p, name);
 
 // heatmapPixels hashes every ΔW canvas's pixels (FNV-1a) and counts its
 // non-white pixels.
@@ -149,15 +129,12 @@ async function pause() {
 }
 
 before(async () => {
-  assert.ok(URL_, 'set LP_URL to the served playground (./build.sh test does)');
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
-  fs.mkdirSync(ART, { recursive: true });
+  checkEnvironment();
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-chromium-'));
   ctx = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: CHROMIUM_ARGS,
     viewport: { width: 1400, height: 1000 },
     acceptDownloads: true,
   });

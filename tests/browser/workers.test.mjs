@@ -11,36 +11,16 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { URL_, ART, waitFor, launchChromium } from './harness.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const URL_ = process.env.LP_URL;
-const ART = process.env.LP_ARTIFACTS || path.join(HERE, '..', '..', 'test-artifacts', 'browser');
-const CHROMIUM = process.env.LP_CHROMIUM || '/usr/bin/chromium';
 const STEPS = 30;
 const contexts = [];
-
-async function waitFor(probe, check, { timeout = 30000, interval = 100, message }) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    last = await probe();
-    if (check(last)) return last;
-    if (Date.now() > end) assert.fail(`${message} (waited ${timeout} ms; last value: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
 
 // open starts a fresh browser context (no saved session) on hash; one
 // browser serves both runs.
 let browser;
 async function open(hash) {
-  browser ??= await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser ??= await launchChromium();
   const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
   contexts.push(ctx);
   const page = await ctx.newPage();
