@@ -21,39 +21,13 @@ func experimentWorker(a *app.App, ee vugu.EventEnv) {
 	var worker js.Value
 	var client *app.ExperimentClient
 	start := func() {
-		worker = js.Global().Get("Worker").New("assets/js/worker.js")
-		inbox := make(chan protocol.Message, 256)
-		worker.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
-			m, err := protocol.DecodeMessage(jswire.Open(args[0].Get("data")))
-			if err != nil {
-				m = protocol.Message{V: protocol.Version, Type: protocol.TypeError, Message: err.Error()}
-			}
-			inbox <- m // buffered; the callback must not block on the lock
-			return nil
-		}))
-		worker.Set("onerror", js.FuncOf(func(_ js.Value, args []js.Value) any {
-			msg := "could not start assets/js/worker.js"
-			if m := args[0].Get("message"); m.Type() == js.TypeString {
-				msg = m.String()
-			}
-			inbox <- protocol.Message{V: protocol.Version, Type: protocol.TypeError, Message: "the experiment worker failed: " + msg}
-			return nil
-		}))
-		go func() {
-			for m := range inbox {
+		worker = spawnWorker(256, func(in <-chan protocol.Message) { deliver(in, client.Handle, ee, 0) }, func(msg string) {
+			go func() {
 				ee.Lock()
-				client.Handle(m)
-				for more := true; more; {
-					select {
-					case m := <-inbox:
-						client.Handle(m)
-					default:
-						more = false
-					}
-				}
-				ee.UnlockRender()
-			}
-		}()
+				defer ee.UnlockRender()
+				client.Handle(protocol.Message{V: protocol.Version, Type: protocol.TypeError, Message: "the experiment worker failed: " + msg})
+			}()
+		})
 	}
 	client = app.NewExperimentClient(a, func(r protocol.Request) {
 		if worker.IsUndefined() {

@@ -68,30 +68,13 @@ func main() {
 	}
 	a.ApplyWorkers()
 	startWorker := func() {
-		worker = js.Global().Get("Worker").New("assets/js/worker.js")
-		inbox := make(chan protocol.Message, 1024)
-		worker.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
-			m, err := protocol.DecodeMessage(jswire.Open(args[0].Get("data")))
-			if err != nil {
-				m = protocol.Message{V: protocol.Version, Type: protocol.TypeError, Message: err.Error()}
-			}
-			inbox <- m // buffered; the callback must not block on the lock
-			return nil
-		}))
-		go deliver(inbox, client, ee)
-		worker.Set("onerror", js.FuncOf(func(_ js.Value, args []js.Value) any {
-			// A worker script that fails to load gives an event without a message.
-			msg := "could not start assets/js/worker.js"
-			if m := args[0].Get("message"); m.Type() == js.TypeString {
-				msg = m.String()
-			}
+		worker = spawnWorker(1024, func(inbox <-chan protocol.Message) { deliver(inbox, client.Handle, ee, minFrame) }, func(msg string) {
 			go func() {
 				ee.Lock()
 				defer ee.UnlockRender()
 				a.OnError("the training worker failed: " + msg)
 			}()
-			return nil
-		}))
+		})
 		for _, r := range early {
 			send(r)
 		}
@@ -140,18 +123,18 @@ func main() {
 // most every 250 ms anyway.
 const minFrame = 200 * time.Millisecond
 
-func deliver(inbox <-chan protocol.Message, client *app.Client, ee vugu.EventEnv) {
+func deliver(inbox <-chan protocol.Message, handle func(protocol.Message), ee vugu.EventEnv, minFrame time.Duration) {
 	var last time.Time
 	for m := range inbox {
 		if wait := minFrame - time.Since(last); wait > 0 {
 			time.Sleep(wait)
 		}
 		ee.Lock()
-		client.Handle(m)
+		handle(m)
 		for more := true; more; {
 			select {
 			case m := <-inbox:
-				client.Handle(m)
+				handle(m)
 			default:
 				more = false
 			}
@@ -159,6 +142,34 @@ func deliver(inbox <-chan protocol.Message, client *app.Client, ee vugu.EventEnv
 		ee.UnlockRender()
 		last = time.Now()
 	}
+}
+
+// spawnWorker starts a trainer worker (assets/js/worker.js). Its messages
+// are decoded into a buffered inbox (the JS callback must not block on the
+// render lock), which consume drains on a goroutine of its own; onError
+// gets the reason when the worker fails (a script that fails to load gives
+// an event without a message).
+func spawnWorker(capacity int, consume func(<-chan protocol.Message), onError func(msg string)) js.Value {
+	worker := js.Global().Get("Worker").New("assets/js/worker.js")
+	inbox := make(chan protocol.Message, capacity)
+	worker.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		m, err := protocol.DecodeMessage(jswire.Open(args[0].Get("data")))
+		if err != nil {
+			m = protocol.Message{V: protocol.Version, Type: protocol.TypeError, Message: err.Error()}
+		}
+		inbox <- m
+		return nil
+	}))
+	worker.Set("onerror", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		msg := "could not start assets/js/worker.js"
+		if m := args[0].Get("message"); m.Type() == js.TypeString {
+			msg = m.String()
+		}
+		onError(msg)
+		return nil
+	}))
+	go consume(inbox)
+	return worker
 }
 
 // restoreSession loads the IndexedDB record (blocking main before the first
