@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/lora-playground/lora-playground/core/data"
 	"github.com/lora-playground/lora-playground/core/experiment"
 	"github.com/lora-playground/lora-playground/core/experiment/paper"
@@ -120,9 +118,7 @@ func cmdExperiment(args []string, stdout, stderr io.Writer) error {
 			total += *steps
 		}
 	}
-	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true), progressbar.OptionSetVisibility(!*quiet && !*asJSON && !*markdown),
-		progressbar.OptionThrottle(200*time.Millisecond))
+	bar := newProgress(stderr, total, "", !*quiet && !*asJSON && !*markdown)
 	start := time.Now()
 	done := 0 // steps of finished runs
 	results := x.RunAll(100*time.Millisecond, func(p experiment.Progress) {

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/lora-playground/lora-playground/core/data"
 	"github.com/lora-playground/lora-playground/core/lora"
 	"github.com/lora-playground/lora-playground/core/model"
@@ -195,9 +193,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 		}
 		rep.AccuracyBefore = &a
 	}
-	bar := progressbar.NewOptions(*steps, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true), progressbar.OptionSetVisibility(!*quiet && !*asJSON),
-		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetDescription("train"))
+	bar := newProgress(stderr, *steps, "train", !*quiet && !*asJSON)
 	start := time.Now()
 	var smooth float64
 	tokens := 0
