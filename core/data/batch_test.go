@@ -383,3 +383,34 @@ func int32Bytes(ids []int32) []byte {
 	}
 	return out
 }
+
+// TestSamplerSizesTokensOnce checks that NewSampler allocates its token
+// buffer once at its final size, for ASCII, for characters outside the
+// vocabulary and for invalid UTF-8 (one token per byte), in both kinds and
+// with truncated prompts (then with room for the longest cut), so that building a sampler leaves no garbage of
+// growing buffers behind.
+func TestSamplerSizesTokensOnce(t *testing.T) {
+	tok := tokenizer.Default()
+	text := []Example{{Completion: "plain ascii text"}, {Completion: "naïve — ünïcode \xff\xfe bytes"}, {Completion: "x"}}
+	s, _, err := NewSampler(KindText, text, tok, 8, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.stream) != cap(s.stream) {
+		t.Errorf("text stream: len %d, cap %d", len(s.stream), cap(s.stream))
+	}
+	pc := []Example{{Prompt: "p1 ", Completion: "short"}, {Prompt: strings.Repeat("long prompt ", 9), Completion: "end"},
+		{Prompt: "é\xff", Completion: "ü"}}
+	s, _, err = NewSampler(KindPromptCompletion, pc, tok, 16, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	excess := len(pc[1].Prompt+pc[1].Completion) + 1 - 17 // the truncated example's, before its cut
+	if s.Truncated() != 1 || cap(s.tokens) != len(s.tokens)+excess {
+		t.Errorf("prompt/completion tokens: %d truncated, len %d, cap %d", s.Truncated(), len(s.tokens), cap(s.tokens))
+	}
+	ascii := []Example{{Completion: strings.Repeat("all in the vocabulary ", 100)}, {Completion: "so no report"}}
+	if n := testing.AllocsPerRun(5, func() { NewSampler(KindText, ascii, tok, 8, 1) }); n > 4 {
+		t.Errorf("NewSampler(text) made %v allocations; want the sampler, its rand.Rand and PCG, and one stream", n)
+	}
+}
