@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -9,11 +10,11 @@ import (
 
 // TestActivationsKeepOnlyWhatBackwardReads runs one forward and backward
 // pass per method and checks the activation memory: a linear layer's input
-// is kept only when its weight trains or an adapter hangs on it. Full
-// fine-tuning keeps all four inputs of every block (ln1, atty, ln2, gelu:
-// 7 (B,T,C)-sized buffers) and the head's (ln_f's output), LoRA on q and v
-// only ln1 (1 per block) and no q in block 0 (nothing there needs dk, the
-// only reader of q), evaluation no q at all.
+// is kept only when its weight trains or an adapter hangs on it, and ln_1's
+// output never (it is recomputed). Against evaluation, full fine-tuning
+// keeps atty, ln2, gelu (6 (B,T,C)-sized buffers) and q (to recompute the
+// attention weights) in every block, the embedding (block 0's input) and
+// the head's input (ln_f's output); LoRA on q and v keeps only q.
 func TestActivationsKeepOnlyWhatBackwardReads(t *testing.T) {
 	const B, T = 2, 5
 	bytesAfter := func(setup func(m *Model)) int64 {
@@ -38,8 +39,64 @@ func TestActivationsKeepOnlyWhatBackwardReads(t *testing.T) {
 	})
 	c := testModel(t, 11).Config
 	block := int64(4 * B * T * c.NEmbd * c.NLayer) // one (B,T,C) buffer in every block, in bytes
-	head := int64(4 * B * T * c.NEmbd)             // also the size of one block's q
-	if full-eval != 8*block+head || qv-eval != 2*block-head {
-		t.Errorf("kept inputs: full %d, LoRA q,v %d bytes more than evaluation; want %d and %d", full-eval, qv-eval, 8*block+head, 2*block-head)
+	head := int64(4 * B * T * c.NEmbd)             // one (B,T,C) buffer
+	if full-eval != 7*block+2*head || qv-eval != block {
+		t.Errorf("kept inputs: full %d, LoRA q,v %d bytes more than evaluation; want %d and %d", full-eval, qv-eval, 7*block+2*head, block)
+	}
+}
+
+// TestBackwardIndependentOfBuffers: the gradients are the same to the bit
+// whether the probabilities are stored over the logits (SoftmaxInPlace) or
+// recomputed by Backward, and whether the batch fills the buffers or is
+// smaller than they are (then the quarters of dgelu that hold dq, dk, dv and
+// the recomputed ln1 are not where a tight layout would put them), for full
+// fine-tuning and for LoRA on q and v.
+func TestBackwardIndependentOfBuffers(t *testing.T) {
+	const B, T = 2, 5
+	grads := func(lora_ bool, maxB, maxT int, inPlace bool) []float32 {
+		m := testModel(t, 21)
+		c := m.Config
+		if lora_ {
+			m.G = NewWeights(c, func(Param) bool { return false })
+			if err := m.AddLoRA(lora.Config{Rank: 2, Alpha: 2, Targets: []string{"q_proj", "v_proj"}}, rand.New(rand.NewPCG(1, 1))); err != nil {
+				t.Fatal(err)
+			}
+			r := rand.New(rand.NewPCG(2, 2))
+			m.EachAdapter(func(l, mod int, ad *lora.Adapter) {
+				ad.EnableGrad()
+				for i := range ad.B {
+					ad.B[i] = float32(r.NormFloat64())
+				}
+			})
+		} else {
+			m.G = NewWeights(c, nil)
+		}
+		a := NewActivations(c, maxB, maxT)
+		a.SoftmaxInPlace = inPlace
+		b := testBatch(3, c, B, T)
+		for range 2 { // a second step over the buffers the first one left
+			m.lossOn(t, a, b)
+			m.Backward(a, b.inputs, b.targets, b.weights)
+		}
+		var out []float32
+		for _, p := range m.G.Params(c) {
+			out = append(out, p.Data...)
+		}
+		m.EachAdapter(func(l, mod int, ad *lora.Adapter) { out = append(out, ad.DA...); out = append(out, ad.DB...) })
+		return out
+	}
+	for _, lora_ := range []bool{false, true} {
+		want := grads(lora_, B, T, false)
+		for _, v := range []struct {
+			maxB, maxT int
+			inPlace    bool
+		}{{B, T, true}, {B + 1, T + 1, false}, {B + 2, T, true}} {
+			got := grads(lora_, v.maxB, v.maxT, v.inPlace)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("LoRA %v, buffers %d×%d, softmax in place %v: gradient %d is %v, want %v", lora_, v.maxB, v.maxT, v.inPlace, i, got[i], want[i])
+				}
+			}
+		}
 	}
 }

@@ -14,17 +14,23 @@ import (
 // ln1, atty, ln2 and gelu are the inputs of the linear layers (ln1 of
 // q/k/v, atty of o_proj, ln2 of up_proj, gelu of down_proj). The backward
 // pass reads a layer's input only for its weight gradient or its adapter,
-// so these are allocated on the first Forward that needs them (see
-// Model.keepsInput); otherwise the forward pass writes them into backward
-// scratch, which is free until the backward pass. With LoRA on q and v,
-// atty, ln2 and gelu are never kept: 6 of the block's 17 (B,T,C)-sized
-// buffers.
+// so atty, ln2 and gelu are allocated on the first Forward that needs them
+// (see Model.keepsInput); otherwise the forward pass writes them into
+// backward scratch, which is free until the backward pass. ln1 is never
+// kept: the forward pass writes it into dgelu's quarter 3, and when the
+// backward pass needs it, it recomputes it there (at the address the
+// adapters of q, k and v still point to) from the block's input and
+// ln1Mean, ln1Rstd — one layer norm, ~1% of a step; block 0's input is
+// itself recomputed from the tokens when it is not kept. With LoRA on q
+// and v, no linear layer's input is kept.
+//
+// The attention weights (B,NH,T,T) are not kept either: the backward pass
+// recomputes them from q and k (nn.AttentionBackward), which is why q is
+// kept whenever the model trains.
 type layerActs struct {
-	ln1     []float32 // (B,T,C), nil unless kept
 	ln1Mean []float32 // (B,T)
 	ln1Rstd []float32 // (B,T)
-	q, k, v []float32 // (B,T,C); q nil unless kept (only dk reads it back)
-	att     []float32 // (B,NH,T,T)
+	q, k, v []float32 // (B,T,C); q nil unless training
 	atty    []float32 // (B,T,C) attention output before o_proj, nil unless kept
 	res2    []float32 // (B,T,C) residual after the attention branch
 	ln2     []float32 // (B,T,C), nil unless kept
@@ -40,56 +46,75 @@ type Activations struct {
 	MaxB, MaxT int
 	B, T       int // shape of the last forward pass
 
-	resid            [][]float32 // n_layer+1 × (B,T,C): resid[0] is the embedding, resid[l+1] the output of block l
+	// resid[0] is the embedding, resid[l+1] the output of block l. resid[0]
+	// is nil unless kept: only ln_1's backward pass in block 0 reads it, and
+	// that runs only when something below block 0 trains (the embeddings or
+	// ln_1 itself); otherwise it lives in backward scratch (dgelu's quarter
+	// 2) during the forward pass, and the backward pass recomputes it from
+	// the tokens if it needs block 0's ln1.
+	resid            [][]float32
 	layers           []layerActs
 	lnf              []float32 // (B,T,C) the head's input, nil unless kept (when wte trains)
 	lnfMean, lnfRstd []float32 // (B,T)
-	Logits           []float32 // (B,T,V)
-	Probs            []float32 // (B,T,V) softmax(Logits) after Forward; dlogits after Backward
-	branch           []float32 // (B,T,C) scratch: a branch's output before it joins the residual; = dq
+	// Logits (B,T,V) after Forward, unless SoftmaxInPlace; the gradient of
+	// the loss with respect to them after Backward. There is no (B,T,V)
+	// buffer for the probabilities: they are computed over the logits.
+	Logits []float32
+	// SoftmaxInPlace makes a Forward with targets turn Logits into the
+	// probabilities, which Backward reads. A trainer, whose Activations
+	// nobody reads the logits of, sets it. Otherwise Forward computes only
+	// the loss and leaves the logits, and Backward computes the
+	// probabilities over them (one more exponential per logit, ~2% of a
+	// step). The numbers are the same either way.
+	SoftmaxInPlace bool
+	probs          bool // Logits holds the probabilities of the last Forward
 
 	// Backward scratch, reused across layers. Buffers whose lives do not
 	// overlap share memory: datty is dln (dln is dead from ln_2's backward
-	// until the q/k/v projections'), dlogits is Probs (the cross-entropy
-	// backward reads each probability just before it overwrites it), GELU's
-	// backward turns dgelu into the up projection's gradient in place, and
-	// the forward pass's branch output is dq.
-	dres       []float32 // (B,T,C) gradient of the residual stream
-	dln        []float32 // (B,T,C)
-	dq, dk, dv []float32 // (B,T,C)
-	datty      []float32 // (B,T,C) = dln
-	dgelu      []float32 // (B,T,4C)
-	dlogits    []float32 // (B,T,V) = Probs
-	attScratch []float32 // (T)
+	// until the q/k/v projections'), GELU's backward turns dgelu into the
+	// up projection's gradient in place, and dq, dk, dv and the recomputed
+	// ln1 are the four (B,T,C) quarters of dgelu, which is dead from the up
+	// projection's backward pass to the next block's down projection's.
+	// In the forward pass dres holds a branch's output before it joins the
+	// residual stream.
+	dres  []float32 // (B,T,C) gradient of the residual stream
+	dln   []float32 // (B,T,C)
+	datty []float32 // (B,T,C) = dln
+	dgelu []float32 // (B,T,4C) = dq | dk | dv | ln1
 
 	weightSum float64
 }
 
+// quarter returns quarter i of dgelu, a (B,T,C) buffer for the largest
+// batch (see Activations).
+func (a *Activations) quarter(i int) []float32 {
+	n := len(a.dres) // MaxB·MaxT·C
+	return a.dgelu[i*n : (i+1)*n]
+}
+
 // NewActivations allocates buffers for batches up to B×T.
 func NewActivations(c Config, B, T int) *Activations {
-	C, V, L, NH := c.NEmbd, c.VocabSize, c.NLayer, c.NHead
+	C, V, L := c.NEmbd, c.VocabSize, c.NLayer
 	N := B * T
 	f := func(n int) []float32 { return make([]float32, n) }
 	a := &Activations{MaxB: B, MaxT: T}
 	a.resid = make([][]float32, L+1)
-	for i := range a.resid {
+	for i := 1; i < len(a.resid); i++ { // resid[0]: allocated by Forward when kept
 		a.resid[i] = f(N * C)
 	}
 	a.layers = make([]layerActs, L)
 	for l := range a.layers {
 		a.layers[l] = layerActs{
 			ln1Mean: f(N), ln1Rstd: f(N),
-			k: f(N * C), v: f(N * C), att: f(B * NH * T * T), // q: allocated by Forward when kept
+			k: f(N * C), v: f(N * C), // q: allocated by Forward when training
 			res2: f(N * C), ln2Mean: f(N), ln2Rstd: f(N),
 			up: f(N * 4 * C),
 		}
 	}
 	a.lnfMean, a.lnfRstd = f(N), f(N) // lnf: allocated by Forward when kept
-	a.Logits, a.Probs = f(N*V), f(N*V)
-	a.dres, a.dln, a.dq, a.dk, a.dv = f(N*C), f(N*C), f(N*C), f(N*C), f(N*C)
-	a.dgelu = f(N * 4 * C)
-	a.datty, a.dlogits, a.branch = a.dln, a.Probs, a.dq // see Activations
-	a.attScratch = f(T)
+	a.Logits = f(N * V)
+	a.dres, a.dln, a.dgelu = f(N*C), f(N*C), f(N*4*C)
+	a.datty = a.dln // see Activations
 	return a
 }
 
@@ -104,10 +129,10 @@ func (a *Activations) Bytes() int64 {
 	}
 	add(a.resid...)
 	for _, la := range a.layers {
-		add(la.ln1, la.ln1Mean, la.ln1Rstd, la.q, la.k, la.v, la.att, la.atty, la.res2, la.ln2, la.ln2Mean, la.ln2Rstd, la.up, la.gelu)
+		add(la.ln1Mean, la.ln1Rstd, la.q, la.k, la.v, la.atty, la.res2, la.ln2, la.ln2Mean, la.ln2Rstd, la.up, la.gelu)
 	}
-	add(a.lnf, a.lnfMean, a.lnfRstd, a.Logits, a.Probs) // branch, datty, dlogits are shared
-	add(a.dres, a.dln, a.dq, a.dk, a.dv, a.dgelu, a.attScratch)
+	add(a.lnf, a.lnfMean, a.lnfRstd, a.Logits) // datty is dln
+	add(a.dres, a.dln, a.dgelu)
 	return 4 * int64(n)
 }
 
@@ -180,31 +205,43 @@ func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float
 		}
 	}
 	a.B, a.T = B, T
+	a.probs = false
 	w := m.W
 	var tp time.Duration // profile brackets
-	nn.EncoderForward(a.resid[0], inputs, w.WTE, w.WPE, B, T, C)
+	// Block 0's input is kept only when ln_1's backward pass there reads it
+	// (see Activations.resid); else it waits in dgelu's quarter 2, which
+	// nothing else in block 0 touches before the residual add that is its
+	// last use.
+	x0 := a.input(&a.resid[0], m.needsBlockInputGrad(0), C, a.quarter(2))
+	nn.EncoderForward(x0, inputs, w.WTE, w.WPE, B, T, C)
 	for l := range w.Blocks {
 		blk := &w.Blocks[l]
 		la := &a.layers[l]
-		x := a.resid[l][:N*C]
-		// The inputs of the linear layers, kept or in backward scratch.
-		ln1 := a.input(&la.ln1, m.keepsInput(l, ModQ) || m.keepsInput(l, ModK) || m.keepsInput(l, ModV), C, a.dln)
+		x := x0[:N*C]
+		if l > 0 {
+			x = a.resid[l][:N*C]
+		}
+		// The inputs of the linear layers, kept or in backward scratch
+		// (ln1 never kept; see layerActs).
+		ln1 := a.quarter(3)
 		atty := a.input(&la.atty, m.keepsInput(l, ModO), C, a.datty)
 		ln2 := a.input(&la.ln2, m.keepsInput(l, ModUp), C, a.dln)
 		gelu := a.input(&la.gelu, m.keepsInput(l, ModDown), 4*C, a.dgelu)
+		branch := a.dres
 		tp = profile.Begin()
 		nn.LayerNormForward(ln1, la.ln1Mean, la.ln1Rstd, x, blk.Ln1W, blk.Ln1B, N, C)
 		profile.End(profile.LayerNorm, tp)
-		// q is read back only for dk (see Backward); else it lives in dk.
-		q := a.input(&la.q, m.needsBlockInputGrad(l) || m.needsOutputGrad(l, ModK), C, a.dk)
+		// q is read back to recompute the attention weights; when nothing
+		// trains it lives in dgelu's quarter 1.
+		q := a.input(&la.q, m.G != nil, C, a.quarter(1))
 		m.linearForward(q, ln1, l, ModQ, N, rng)
 		m.linearForward(la.k, ln1, l, ModK, N, rng)
 		m.linearForward(la.v, ln1, l, ModV, N, rng)
-		nn.AttentionForward(atty, la.att, q, la.k, la.v, B, T, C, NH)
-		m.linearForward(a.branch, atty, l, ModO, N, rng)
+		nn.AttentionForward(atty, q, la.k, la.v, B, T, C, NH)
+		m.linearForward(branch, atty, l, ModO, N, rng)
 		res2 := la.res2[:N*C]
 		for i := range res2 {
-			res2[i] = x[i] + a.branch[i]
+			res2[i] = x[i] + branch[i]
 		}
 		tp = profile.Begin()
 		nn.LayerNormForward(ln2, la.ln2Mean, la.ln2Rstd, res2, blk.Ln2W, blk.Ln2B, N, C)
@@ -213,10 +250,10 @@ func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float
 		tp = profile.Begin()
 		nn.GeluForward(gelu[:N*4*C], la.up[:N*4*C])
 		profile.End(profile.GELU, tp)
-		m.linearForward(a.branch, gelu, l, ModDown, N, rng)
+		m.linearForward(branch, gelu, l, ModDown, N, rng)
 		next := a.resid[l+1][:N*C]
 		for i := range next {
-			next[i] = res2[i] + a.branch[i]
+			next[i] = res2[i] + branch[i]
 		}
 	}
 	lnf := a.input(&a.lnf, m.G != nil && m.G.WTE != nil, C, a.dln) // read back only for wte's gradient
@@ -233,7 +270,12 @@ func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float
 		}
 	}
 	tp = profile.Begin()
-	loss, a.weightSum = nn.CrossEntropyForward(a.Probs, a.Logits, targets, weights, N, V)
+	var probs []float32 // nil: the loss only
+	if a.SoftmaxInPlace {
+		probs = a.Logits
+	}
+	loss, a.weightSum = nn.CrossEntropyForward(probs, a.Logits, targets, weights, N, V)
+	a.probs = a.SoftmaxInPlace
 	profile.End(profile.CrossEntropy, tp)
 	return loss, nil
 }
@@ -250,12 +292,16 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 	var tp time.Duration // profile brackets
 
 	tp = profile.Begin()
-	nn.CrossEntropyBackward(a.dlogits, a.Probs, targets, weights, a.weightSum, N, V)
+	if !a.probs {
+		nn.SoftmaxRows(a.Logits[:N*V], N, V)
+	}
+	dlogits := a.Logits // each probability is read just before it is overwritten
+	nn.CrossEntropyBackward(dlogits, a.Logits, targets, weights, a.weightSum, N, V)
 	profile.End(profile.CrossEntropy, tp)
 	dres := a.dres[:N*C]
 	dln := a.dln[:N*C]
 	clear(dln)
-	nn.LinearBackwardT(dln, g.WTE, nil, a.dlogits, a.lnf, w.WTE, m.headT(), N, C, V)
+	nn.LinearBackwardT(dln, g.WTE, nil, dlogits, a.lnf, w.WTE, m.headT(), N, C, V)
 	clear(dres)
 	tp = profile.Begin()
 	nn.LayerNormBackward(dres, g.LnFW, g.LnFB, dln, a.resid[c.NLayer], w.LnFW, a.lnfMean, a.lnfRstd, N, C)
@@ -280,6 +326,7 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 		profile.End(profile.LayerNorm, tp)
 
 		// Attention branch: res2 = resid[l] + o(attn(q,k,v of ln1(resid[l]))).
+		// dgelu is dead from here on: its quarters hold dq, dk, dv, ln1.
 		datty := a.datty[:N*C]
 		clear(datty)
 		m.linearBackward(datty, dres, la.atty, l, ModO, N)
@@ -287,10 +334,10 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 		// ln_1 are frozen, the gradient with respect to the input of the
 		// q/k/v projections is never read, so skip computing it; and then
 		// when k_proj neither trains nor has an adapter, nothing reads dk
-		// either, so attention skips it (and Forward did not keep q).
+		// either, so attention skips it.
 		needInput := m.needsBlockInputGrad(l)
 		needDK := needInput || m.needsOutputGrad(l, ModK)
-		dq, dk, dv := a.dq[:N*C], a.dk[:N*C], a.dv[:N*C]
+		dq, dk, dv := a.quarter(0)[:N*C], a.quarter(1)[:N*C], a.quarter(2)[:N*C]
 		clear(dq)
 		clear(dv)
 		if needDK {
@@ -298,17 +345,30 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 		} else {
 			dk = nil
 		}
-		nn.AttentionBackward(dq, dk, dv, datty, la.q, la.k, la.v, la.att, a.attScratch, B, T, C, NH)
+		nn.AttentionBackward(dq, dk, dv, datty, la.q, la.k, la.v, B, T, C, NH)
+		// ln1, where Forward wrote it, the same numbers, when a weight
+		// gradient or an adapter reads it.
+		ln1 := a.quarter(3)[:N*C]
+		if m.keepsInput(l, ModQ) || m.keepsInput(l, ModK) || m.keepsInput(l, ModV) {
+			x := a.resid[l]
+			if !needInput && l == 0 { // block 0's input was not kept; dln is free then
+				x = dln
+				nn.EncoderForward(x, inputs, w.WTE, w.WPE, B, T, C)
+			}
+			tp = profile.Begin()
+			nn.LayerNormForward(ln1, la.ln1Mean, la.ln1Rstd, x[:N*C], blk.Ln1W, blk.Ln1B, N, C)
+			profile.End(profile.LayerNorm, tp)
+		}
 		var dlnIn []float32
 		if needInput {
 			clear(dln)
 			dlnIn = dln
 		}
-		m.linearBackward(dlnIn, dq, la.ln1, l, ModQ, N)
+		m.linearBackward(dlnIn, dq, ln1, l, ModQ, N)
 		if needDK {
-			m.linearBackward(dlnIn, dk, la.ln1, l, ModK, N)
+			m.linearBackward(dlnIn, dk, ln1, l, ModK, N)
 		}
-		m.linearBackward(dlnIn, dv, la.ln1, l, ModV, N)
+		m.linearBackward(dlnIn, dv, ln1, l, ModV, N)
 		if needInput {
 			tp = profile.Begin()
 			nn.LayerNormBackward(dres, gb.Ln1W, gb.Ln1B, dln, a.resid[l], blk.Ln1W, la.ln1Mean, la.ln1Rstd, N, C)

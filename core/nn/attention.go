@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"time"
 
 	"github.com/lora-playground/lora-playground/core/kernels"
 	"github.com/lora-playground/lora-playground/core/profile"
@@ -14,36 +15,27 @@ import (
 //	att[b,h,t,t2] = softmax_t2≤t( q[b,t,h]·k[b,t2,h] / √hs )
 //	out[b,t,h]    = Σ_t2 att[b,h,t,t2] · v[b,t2,h]
 //
-// out, q, k, v (B,T,C); att (B,NH,T,T) receives the attention weights (zero
-// above the diagonal), which the backward pass needs.
-func AttentionForward(out, att, q, k, v []float32, B, T, C, NH int) {
+// out, q, k, v (B,T,C). The attention weights are not kept: each head's
+// (T,T) weights live in scratch only while that head is computed, and
+// AttentionBackward recomputes them from q and k (one more Q·Kᵀ product
+// and softmax) instead of reading B·NH·T·T stored floats — for the
+// reference configuration 512 KiB per layer, against 2–3% of a step.
+func AttentionForward(out, q, k, v []float32, B, T, C, NH int) {
 	if kernels.SIMD {
-		attentionForwardGemm(out, att, q, k, v, B, T, C, NH)
+		attentionForwardGemm(out, q, k, v, B, T, C, NH)
 		return
 	}
-	attentionForwardLoops(out, att, q, k, v, B, T, C, NH)
+	attentionForwardLoops(out, q, k, v, B, T, C, NH)
 }
 
 // attentionForwardLoops is AttentionForward row by row, for scalar code.
-// Each head makes three passes over its rows: the scaled scores of every
-// row, the softmax of every row, then the weighted sums of values. These
-// are CausalSoftmaxRow's operations in its order, so the weights are the
-// decoder's to the bit; the passes only let the profile time the softmax
-// apart from the products.
-func attentionForwardLoops(out, att, q, k, v []float32, B, T, C, NH int) {
+func attentionForwardLoops(out, q, k, v []float32, B, T, C, NH int) {
 	hs := C / NH
-	scale := float32(1 / math.Sqrt(float64(hs)))
+	s := kernels.Scratch(T * T)
+	p := *s // one head's weights
 	for b := 0; b < B; b++ {
 		for h := 0; h < NH; h++ {
-			p := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
-			t0 := profile.Begin()
-			for t := 0; t < T; t++ {
-				qt := q[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
-				causalScores(p[t*T:t*T+t+1], qt, k[b*T*C:], C, h*hs, scale)
-			}
-			t1 := profile.Next(profile.Attention, t0)
-			softmaxCausalRows(p, T, 1)
-			t2 := profile.Next(profile.Softmax, t1)
+			t0 := headWeightsLoops(p, q, k, b, h, T, C, hs, profile.Begin())
 			for t := 0; t < T; t++ {
 				row := p[t*T : (t+1)*T]
 				o := out[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
@@ -58,42 +50,62 @@ func attentionForwardLoops(out, att, q, k, v []float32, B, T, C, NH int) {
 					}
 				}
 			}
-			profile.End(profile.Attention, t2)
+			profile.End(profile.Attention, t0)
 		}
 	}
+	kernels.ReleaseScratch(s)
 }
 
-// AttentionBackward accumulates dq, dk, dv (B,T,C) from dout (B,T,C).
-// scratch needs at least T floats. dk may be nil when nothing needs the
-// keys' gradient (the bottom block under LoRA without k_proj, where only the
-// adapters' gradients flow on): its products are skipped and q is not read. With p = att[b,h,t,:] and
+// headWeightsLoops writes the attention weights of head h of sequence b
+// into p (T,T) in three passes over its rows: the scaled scores of every
+// row, then the softmax of every row. These are CausalSoftmaxRow's
+// operations in its order, so the weights are the decoder's to the bit; the
+// passes only let the profile time the softmax apart from the products.
+// The forward and the backward pass both call it. t0 is the running profile
+// bracket; it returns the next one.
+func headWeightsLoops(p, q, k []float32, b, h, T, C, hs int, t0 time.Duration) time.Duration {
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	for t := 0; t < T; t++ {
+		qt := q[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
+		causalScores(p[t*T:t*T+t+1], qt, k[b*T*C:], C, h*hs, scale)
+	}
+	t1 := profile.Next(profile.Attention, t0)
+	softmaxCausalRows(p, T, 1)
+	return profile.Next(profile.Softmax, t1)
+}
+
+// AttentionBackward accumulates dq, dk, dv (B,T,C) from dout (B,T,C),
+// recomputing each head's attention weights as AttentionForward made them.
+// dk may be nil when nothing needs the keys' gradient (the bottom block
+// under LoRA without k_proj, where only the adapters' gradients flow on):
+// its products are skipped. With p = att[b,h,t,:] and
 // g[t2] = dout[b,t,h]·v[b,t2,h]:
 //
 //	dv[t2] += p[t2]·dout[t]
 //	ds[t2]  = p[t2]·(g[t2] - Σ_j p[j]·g[j])       (softmax backward)
 //	dq[t]  += Σ_t2 ds[t2]·k[t2] / √hs,   dk[t2] += ds[t2]·q[t] / √hs
-func AttentionBackward(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, C, NH int) {
+func AttentionBackward(dq, dk, dv, dout, q, k, v []float32, B, T, C, NH int) {
 	if kernels.SIMD {
-		attentionBackwardGemm(dq, dk, dv, dout, q, k, v, att, B, T, C, NH)
+		attentionBackwardGemm(dq, dk, dv, dout, q, k, v, B, T, C, NH)
 		return
 	}
-	attentionBackwardLoops(dq, dk, dv, dout, q, k, v, att, scratch, B, T, C, NH)
+	attentionBackwardLoops(dq, dk, dv, dout, q, k, v, B, T, C, NH)
 }
 
 // attentionBackwardLoops is AttentionBackward row by row, for scalar code.
 //
 // The softmax backward is fused into these loops, so the profile counts
 // all of it as attention.
-func attentionBackwardLoops(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, C, NH int) {
-	t0 := profile.Begin()
-	defer profile.End(profile.Attention, t0)
+func attentionBackwardLoops(dq, dk, dv, dout, q, k, v []float32, B, T, C, NH int) {
 	hs := C / NH
 	scale := float32(1 / math.Sqrt(float64(hs)))
-	g := scratch[:T]
+	s := kernels.Scratch(T*T + T)
+	p, g := (*s)[:T*T], (*s)[T*T:] // one head's weights, recomputed; g (T)
 	for b := 0; b < B; b++ {
 		for h := 0; h < NH; h++ {
+			t0 := headWeightsLoops(p, q, k, b, h, T, C, hs, profile.Begin())
 			for t := 0; t < T; t++ {
-				row := att[((b*NH+h)*T+t)*T : ((b*NH+h)*T+t+1)*T]
+				row := p[t*T : (t+1)*T]
 				do := dout[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
 				var dot float32
 				for t2 := 0; t2 <= t; t2++ {
@@ -110,7 +122,7 @@ func attentionBackwardLoops(dq, dk, dv, dout, q, k, v, att, scratch []float32, B
 					dot += p * s
 				}
 				dqt := dq[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
-				if dk == nil { // only dq: q is not read
+				if dk == nil {
 					for t2 := 0; t2 <= t; t2++ {
 						ds := row[t2] * (g[t2] - dot) * scale
 						off := (b*T+t2)*C + h*hs
@@ -133,8 +145,10 @@ func attentionBackwardLoops(dq, dk, dv, dout, q, k, v, att, scratch []float32, B
 					}
 				}
 			}
+			profile.End(profile.Attention, t0)
 		}
 	}
+	kernels.ReleaseScratch(s)
 }
 
 // CausalSoftmaxRow computes one row of attention weights: for the query qh

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"time"
 
 	"github.com/lora-playground/lora-playground/core/kernels"
 	"github.com/lora-playground/lora-playground/core/profile"
@@ -11,10 +12,11 @@ import (
 // AttentionBackward take when the products run on SIMD kernels
 // (kernels.SIMD): each head's q, k, v are (T, hs) sub-matrices of the
 // (T, C) activations with row stride C, which kernels.Gemm reads in place.
-// Per batch element b and head h, with P = att[b,h] (T, T):
+// Per batch element b and head h, with P = the head's attention weights (T, T):
 //
 //	forward   S  = Q·Kᵀ (K transposed once per b, all heads), P = causal softmax(S/√hs), O = P·V
-//	backward  dP = dO·Vᵀ, dV += Pᵀ·dO, dS = P⊙(dP − rowsum(P⊙dP))/√hs, dQ += dS·K, dK += dSᵀ·Q
+//	backward  P again as in the forward pass, then
+//	          dP = dO·Vᵀ, dV += Pᵀ·dO, dS = P⊙(dP − rowsum(P⊙dP))/√hs, dQ += dS·K, dK += dSᵀ·Q
 //
 // The products of a block of rows run over the columns up to the block's
 // last row; above the diagonal P and dS are zero there, which adds exact
@@ -29,34 +31,41 @@ import (
 // multiply-adds to about (1 + attnBlock/T)/2 of the full square.
 const attnBlock = 16
 
-func attentionForwardGemm(out, att, q, k, v []float32, B, T, C, NH int) {
+// headWeightsGemm writes head h's attention weights P (T, T) into p from the
+// queries q (at offset o = b·T·C + h·hs, row stride C) and the sequence's
+// transposed keys kt (C, T). The forward and the backward pass both call it,
+// so the backward pass recomputes exactly the weights the forward pass used.
+// t0 is the running profile bracket; it returns the next one.
+func headWeightsGemm(p, q, kt []float32, o, h, T, C, hs int, scale float32, t0 time.Duration) time.Duration {
+	for r0 := 0; r0 < T; r0 += attnBlock { // S[r0:r1, :r1]
+		r1 := min(r0+attnBlock, T)
+		kernels.Gemm(p[r0*T:], q[o+r0*C:], kt[h*hs*T:], r1-r0, r1, hs, C, 1, T, T, false)
+	}
+	t1 := profile.Next(profile.Attention, t0)
+	if !kernels.SoftmaxCausalSIMD(p, T, scale) {
+		softmaxCausalRows(p, T, scale)
+	}
+	return profile.Next(profile.Softmax, t1)
+}
+
+func attentionForwardGemm(out, q, k, v []float32, B, T, C, NH int) {
 	hs := C / NH
 	scale := float32(1 / math.Sqrt(float64(hs)))
-	s := kernels.Scratch(C * T)
-	kt := *s // (C, T): the keys of one sequence, transposed
+	s := kernels.Scratch(C*T + T*T)
+	kt, p := (*s)[:C*T], (*s)[C*T:] // kt (C, T): the keys of one sequence, transposed; p (T, T): one head's weights
 	for b := 0; b < B; b++ {
 		base := b * T * C
 		t0 := profile.Begin()
 		kernels.Transpose(kt, k[base:base+T*C], T, C)
 		for h := 0; h < NH; h++ {
-			p := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
 			o := base + h*hs
-			for r0 := 0; r0 < T; r0 += attnBlock { // S[r0:r1, :r1]
-				r1 := min(r0+attnBlock, T)
-				kernels.Gemm(p[r0*T:], q[o+r0*C:], kt[h*hs*T:], r1-r0, r1, hs, C, 1, T, T, false)
-			}
-			t1 := profile.Next(profile.Attention, t0)
-			if !kernels.SoftmaxCausalSIMD(p, T, scale) {
-				softmaxCausalRows(p, T, scale)
-			}
-			t0 = profile.Next(profile.Softmax, t1)
+			t0 = headWeightsGemm(p, q, kt, o, h, T, C, hs, scale, t0)
 			for r0 := 0; r0 < T; r0 += attnBlock { // O[r0:r1] = P[r0:r1, :r1]·V[:r1]
 				r1 := min(r0+attnBlock, T)
 				kernels.Gemm(out[o+r0*C:], p[r0*T:], v[o:], r1-r0, hs, r1, T, 1, C, C, false)
 			}
-			profile.End(profile.Attention, t0)
-			t0 = profile.Begin()
 		}
+		profile.End(profile.Attention, t0)
 	}
 	kernels.ReleaseScratch(s)
 }
@@ -74,18 +83,21 @@ func softmaxCausalRows(p []float32, T int, scale float32) {
 	}
 }
 
-func attentionBackwardGemm(dq, dk, dv, dout, q, k, v, att []float32, B, T, C, NH int) {
+func attentionBackwardGemm(dq, dk, dv, dout, q, k, v []float32, B, T, C, NH int) {
 	hs := C / NH
 	scale := float32(1 / math.Sqrt(float64(hs)))
-	s := kernels.Scratch(C*T + T*T)
-	vt, ds := (*s)[:C*T], (*s)[C*T:] // vt (C, T): one sequence's values transposed; ds (T, T)
+	s := kernels.Scratch(2*C*T + 2*T*T)
+	// kt, vt (C, T): one sequence's keys and values transposed; p (T, T):
+	// one head's weights, recomputed; ds (T, T).
+	kt, vt, p, ds := (*s)[:C*T], (*s)[C*T:2*C*T], (*s)[2*C*T:2*C*T+T*T], (*s)[2*C*T+T*T:]
 	for b := 0; b < B; b++ {
 		base := b * T * C
 		t0 := profile.Begin()
+		kernels.Transpose(kt, k[base:base+T*C], T, C)
 		kernels.Transpose(vt, v[base:base+T*C], T, C)
 		for h := 0; h < NH; h++ {
-			p := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
 			o := base + h*hs
+			t0 = headWeightsGemm(p, q, kt, o, h, T, C, hs, scale, t0)
 			for r0 := 0; r0 < T; r0 += attnBlock { // rows r0:r1 need columns :r1 only
 				r1 := min(r0+attnBlock, T)
 				mb := r1 - r0

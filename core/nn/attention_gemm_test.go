@@ -19,49 +19,53 @@ func TestAttentionGemmMatchesLoops(t *testing.T) {
 		B, T, C, NH := c.B, c.T, c.C, c.NH
 		q, k, v := randSlice(r, B*T*C, 1), randSlice(r, B*T*C, 1), randSlice(r, B*T*C, 1)
 		dout := randSlice(r, B*T*C, 1)
-		out1, att1 := make([]float32, B*T*C), make([]float32, B*NH*T*T)
-		out2, att2 := make([]float32, B*T*C), make([]float32, B*NH*T*T)
-		for i := range att1 {
-			att1[i], att2[i] = 7, 7 // stale values above the diagonal must go
-		}
-		attentionForwardLoops(out1, att1, q, k, v, B, T, C, NH)
-		attentionForwardGemm(out2, att2, q, k, v, B, T, C, NH)
+		out1, out2 := make([]float32, B*T*C), make([]float32, B*T*C)
+		attentionForwardLoops(out1, q, k, v, B, T, C, NH)
+		attentionForwardGemm(out2, q, k, v, B, T, C, NH)
 		for i := range out1 {
 			if out1[i] != out2[i] {
 				t.Fatalf("%v: out[%d] loops %v, gemm %v", c, i, out1[i], out2[i])
 			}
 		}
-		for i := range att1 {
-			if att1[i] != att2[i] {
-				t.Fatalf("%v: att[%d] loops %v, gemm %v", c, i, att1[i], att2[i])
+		// The weights both forms compute (and recompute in the backward
+		// pass), head by head, over stale values above the diagonal.
+		hs := C / NH
+		kt := make([]float32, C*T)
+		for b := 0; b < B; b++ {
+			kernels.Transpose(kt, k[b*T*C:(b+1)*T*C], T, C)
+			for h := 0; h < NH; h++ {
+				p1, p2 := make([]float32, T*T), make([]float32, T*T)
+				for i := range p1 {
+					p1[i], p2[i] = 7, 7
+				}
+				headWeightsLoops(p1, q, k, b, h, T, C, hs, 0)
+				headWeightsGemm(p2, q, kt, b*T*C+h*hs, h, T, C, hs, float32(1/math.Sqrt(float64(hs))), 0)
+				for i := range p1 {
+					if p1[i] != p2[i] || (i%T > i/T && p1[i] != 0) {
+						t.Fatalf("%v: b %d h %d weight %d loops %v, gemm %v", c, b, h, i, p1[i], p2[i])
+					}
+				}
 			}
 		}
 		init := randSlice(r, 3*B*T*C, 1) // backward accumulates into what is there
 		g1 := append([]float32(nil), init...)
 		g2 := append([]float32(nil), init...)
 		n := B * T * C
-		attentionBackwardLoops(g1[:n], g1[n:2*n], g1[2*n:], dout, q, k, v, att1, make([]float32, T), B, T, C, NH)
-		attentionBackwardGemm(g2[:n], g2[n:2*n], g2[2*n:], dout, q, k, v, att1, B, T, C, NH)
+		attentionBackwardLoops(g1[:n], g1[n:2*n], g1[2*n:], dout, q, k, v, B, T, C, NH)
+		attentionBackwardGemm(g2[:n], g2[n:2*n], g2[2*n:], dout, q, k, v, B, T, C, NH)
 		for i := range g1 {
 			if d := math.Abs(float64(g1[i] - g2[i])); d > 1e-5*(1+math.Abs(float64(g1[i]))) {
 				t.Fatalf("%v: gradient %d (of dq|dk|dv) loops %v, gemm %v", c, i, g1[i], g2[i])
 			}
 		}
-		// Without dk (nil), q is not read (NaN here would show) and dq, dv
-		// are the very numbers computed with it.
-		nanQ := make([]float32, len(q))
-		for i := range nanQ {
-			nanQ[i] = float32(math.NaN())
-		}
+		// Without dk (nil), dq and dv are the very numbers computed with it.
 		for _, variant := range []struct {
 			name string
 			run  func(dq, dk, dv []float32)
 			want []float32
 		}{
-			{"loops", func(dq, dk, dv []float32) {
-				attentionBackwardLoops(dq, dk, dv, dout, nanQ, k, v, att1, make([]float32, T), B, T, C, NH)
-			}, g1},
-			{"gemm", func(dq, dk, dv []float32) { attentionBackwardGemm(dq, dk, dv, dout, nanQ, k, v, att1, B, T, C, NH) }, g2},
+			{"loops", func(dq, dk, dv []float32) { attentionBackwardLoops(dq, dk, dv, dout, q, k, v, B, T, C, NH) }, g1},
+			{"gemm", func(dq, dk, dv []float32) { attentionBackwardGemm(dq, dk, dv, dout, q, k, v, B, T, C, NH) }, g2},
 		} {
 			g := append([]float32(nil), init...)
 			variant.run(g[:n], nil, g[2*n:])

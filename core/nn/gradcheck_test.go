@@ -151,16 +151,15 @@ func TestAttentionBackwardMatchesFiniteDifferences(t *testing.T) {
 	v := randSlice(r, B*T*C, 1)
 	dout := randSlice(r, B*T*C, 1)
 	out := make([]float32, B*T*C)
-	att := make([]float32, B*NH*T*T)
 	loss := func() float64 {
-		AttentionForward(out, att, q, k, v, B, T, C, NH)
+		AttentionForward(out, q, k, v, B, T, C, NH)
 		return dotF64(out, dout)
 	}
 	loss()
 	dq := make([]float32, B*T*C)
 	dk := make([]float32, B*T*C)
 	dv := make([]float32, B*T*C)
-	AttentionBackward(dq, dk, dv, dout, q, k, v, att, make([]float32, T), B, T, C, NH)
+	AttentionBackward(dq, dk, dv, dout, q, k, v, B, T, C, NH)
 	checkGrad(t, "dq", q, dq, loss)
 	checkGrad(t, "dk", k, dk, loss)
 	checkGrad(t, "dv", v, dv, loss)
@@ -174,27 +173,30 @@ func TestAttentionIsCausal(t *testing.T) {
 	k := randSlice(r, B*T*C, 1)
 	v := randSlice(r, B*T*C, 1)
 	out1 := make([]float32, B*T*C)
-	att := make([]float32, B*NH*T*T)
-	AttentionForward(out1, att, q, k, v, B, T, C, NH)
+	AttentionForward(out1, q, k, v, B, T, C, NH)
 	for i := (T - 1) * C; i < T*C; i++ {
 		k[i] += 5
 		v[i] -= 3
 	}
 	out2 := make([]float32, B*T*C)
-	AttentionForward(out2, att, q, k, v, B, T, C, NH)
+	AttentionForward(out2, q, k, v, B, T, C, NH)
 	for i := 0; i < (T-1)*C; i++ {
 		if out1[i] != out2[i] {
 			t.Fatalf("output %d changed when only the last position's k,v changed", i)
 		}
 	}
-	// Each row of att sums to one over t2 ≤ t.
-	for row := 0; row < B*NH*T; row++ {
-		var s float64
-		for _, a := range att[row*T : (row+1)*T] {
-			s += float64(a)
-		}
-		if math.Abs(s-1) > 1e-5 {
-			t.Fatalf("attention row %d sums to %v", row, s)
+	// Each row of a head's weights sums to one over t2 ≤ t.
+	att := make([]float32, T*T)
+	for h := 0; h < NH; h++ {
+		headWeightsLoops(att, q, k, 0, h, T, C, C/NH, 0)
+		for row := 0; row < T; row++ {
+			var s float64
+			for _, a := range att[row*T : (row+1)*T] {
+				s += float64(a)
+			}
+			if math.Abs(s-1) > 1e-5 {
+				t.Fatalf("attention head %d row %d sums to %v", h, row, s)
+			}
 		}
 	}
 }

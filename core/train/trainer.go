@@ -180,6 +180,7 @@ func New(m *model.Model, cfg Config, trainData, valData *data.Sampler) (*Trainer
 		opt:   NewAdamW(),
 		batch: data.NewBatch(cfg.Batch, cfg.SeqLen),
 	}
+	t.acts.SoftmaxInPlace = true // nothing reads a training pass's logits
 	keep := func(model.Param) bool { return false }
 	switch cfg.Method {
 	case MethodFull:
