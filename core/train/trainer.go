@@ -222,6 +222,13 @@ func New(m *model.Model, cfg Config, trainData, valData *data.Sampler) (*Trainer
 	return t, nil
 }
 
+// Activations returns the trainer's activation buffers, for forward passes
+// between steps (as Evaluate makes), so that evaluating needs no second set
+// (for the reference configuration ~6 MiB). After a pass with targets,
+// Logits holds the probabilities (SoftmaxInPlace); pass nil targets to
+// read the logits.
+func (t *Trainer) Activations() *model.Activations { return t.acts }
+
 // StepsTaken is the number of steps applied so far.
 func (t *Trainer) StepsTaken() int { return t.step }
 

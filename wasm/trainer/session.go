@@ -89,9 +89,9 @@ type run struct {
 	tr       *train.Trainer
 	work     *model.Model // the trainer's model: a clone of the base
 	evalS    *data.Sampler
-	evalActs *model.Activations
-	evalRows int // rows of evalS's epoch
-	valRows  int // rows of the full validation epoch
+	evalActs *model.Activations // the trainer's: evaluation runs between steps
+	evalRows int                // rows of evalS's epoch
+	valRows  int                // rows of the full validation epoch
 	unknown  tokenizer.Unknown
 	// Dataset sizes in tokens, and examples that lost the start of
 	// their prompt to the context length.
@@ -625,7 +625,7 @@ func (s *Session) newRun(b *baseModel, c protocol.RunConfig, d *dataset, pattern
 		return nil, err
 	}
 	return &run{cfg: c, loraCfg: tc.LoRA, tr: tr, work: work, evalS: evalS, evalRows: evalRows, valRows: valS.Rows(),
-		evalActs: model.NewActivations(work.Config, c.Batch, c.SeqLen), unknown: unk, lastEval: -1,
+		evalActs: tr.Activations(), unknown: unk, lastEval: -1,
 		trainTokens: trainS.Tokens(), valTokens: valS.Tokens(), truncated: trainS.Truncated() + valS.Truncated()}, nil
 }
 
@@ -947,7 +947,9 @@ func (s *Session) merge(id int) ([]protocol.Message, error) {
 		return nil, errors.New("merge: the adapters are already merged")
 	}
 	b := r.evalS.Epoch(min(probeRows, r.cfg.Batch))[0]
-	if _, err := w.Forward(r.evalActs, b.Inputs, b.Targets, b.Weights, b.B, b.T, nil); err != nil {
+	// Without targets: the logits stay logits (evalActs are the trainer's,
+	// whose passes with targets turn them into probabilities).
+	if _, err := w.Forward(r.evalActs, b.Inputs, nil, nil, b.B, b.T, nil); err != nil {
 		return nil, err
 	}
 	n := b.B * b.T * w.Config.VocabSize
@@ -962,7 +964,7 @@ func (s *Session) merge(id int) ([]protocol.Message, error) {
 		return nil, err
 	}
 	took := time.Since(start)
-	if _, err := w.Forward(r.evalActs, b.Inputs, b.Targets, b.Weights, b.B, b.T, nil); err != nil {
+	if _, err := w.Forward(r.evalActs, b.Inputs, nil, nil, b.B, b.T, nil); err != nil {
 		w.Unmerge()
 		return nil, err
 	}
