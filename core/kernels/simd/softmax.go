@@ -37,6 +37,18 @@ func softmaxCausal() *fn {
 		expLanes(f, x, -0.5, n, tt, e)
 		f.f32x4c(0).get(e).get(x).f32x4c(-87.33654).f32x4Lt().v128Bitselect().set(e)
 	}
+	// vecLoop emits: for off = from; off != to; off += 16 { body }.
+	vecLoop := func(from, to local, body func()) {
+		f.get(from).set(off)
+		f.block()
+		f.get(off).get(to).i32Ne().i32Eqz().brIf(0)
+		f.loop()
+		body()
+		f.get(off).i32c(16).i32Add().tee(off).get(to).i32Ne().brIf(0)
+		f.end().end()
+	}
+	sv, gb2 := f.newLocal(v128), f.newLocal(i32)
+	f.get(scale).f32x4Splat().set(sv)
 	zero := f.newLocal(i32) // constant 0, as a local for scalarLoop
 	f.i32c(0).set(zero)
 	rowBytes := f.newLocal(i32)
@@ -48,18 +60,34 @@ func softmaxCausal() *fn {
 	f.get(p).get(t).get(rowBytes).i32Mul().i32Add().set(row)
 	f.get(t).i32c(1).i32Add().i32c(2).i32Shl().set(nb) // bytes of row[0..t]
 
-	// Scale, and the running maximum.
+	// Scale, and the running maximum: whole vectors in four lanes (a lane
+	// takes s where max < s, the scalar "if s > max"; NaN never), the 1–3
+	// leftover elements in the scalar, then the lanes folded into it. The
+	// maximum of the same numbers is the same in any order, up to the sign
+	// of a zero maximum, which changes no exponential (s − ±0 is s, and
+	// Exp32(±0) is 1), so the weights stay the scalar loop's to the bit.
+	f.get(nb).i32c(-16).i32And().set(gb)
+	f.f32x4c(float32(math.Inf(-1))).set(mv)
+	vecLoop(zero, gb, func() {
+		f.get(row).get(off).i32Add()
+		f.get(row).get(off).i32Add().v128Load(0).get(sv).f32x4Mul().tee(x)
+		f.v128Store(0)
+		f.get(x).get(mv).get(mv).get(x).f32x4Lt().v128Bitselect().set(mv)
+	})
 	f.f32c(float32(math.Inf(-1))).set(maxv)
-	scalarLoop(zero, nb, func() {
+	scalarLoop(gb, nb, func() {
 		f.get(row).get(off).i32Add()
 		f.get(row).get(off).i32Add().f32Load(0).get(scale).f32Mul().tee(s)
 		f.f32Store(0)
 		f.get(s).get(maxv).get(s).get(maxv).f32Gt().select_().set(maxv)
 	})
+	for l := byte(0); l < 4; l++ {
+		f.get(mv).f32x4ExtractLane(l).set(s)
+		f.get(s).get(maxv).get(s).get(maxv).f32Gt().select_().set(maxv)
+	}
 	f.get(maxv).f32x4Splat().set(mv)
 
 	// Exponentials: whole vectors, then the 1–3 leftover lanes.
-	f.get(nb).i32c(-16).i32And().set(gb)
 	f.i32c(0).set(off)
 	f.block()
 	f.get(gb).i32Eqz().brIf(0)
@@ -98,15 +126,32 @@ func softmaxCausal() *fn {
 	scalarLoop(zero, nb, func() {
 		f.get(sum).get(row).get(off).i32Add().f32Load(0).f32Add().set(sum)
 	})
-	f.f32c(1).get(sum).f32Div().set(s) // s = 1/sum
-	scalarLoop(zero, nb, func() {
+	f.f32c(1).get(sum).f32Div().tee(s).f32x4Splat().set(x) // s = 1/sum, in every lane of x
+	vecLoop(zero, gb, func() {
+		f.get(row).get(off).i32Add()
+		f.get(row).get(off).i32Add().v128Load(0).get(x).f32x4Mul()
+		f.v128Store(0)
+	})
+	scalarLoop(gb, nb, func() {
 		f.get(row).get(off).i32Add()
 		f.get(row).get(off).i32Add().f32Load(0).get(s).f32Mul()
 		f.f32Store(0)
 	})
-	scalarLoop(nb, rowBytes, func() {
-		f.get(row).get(off).i32Add().f32c(0).f32Store(0)
-	})
+	// Zeros from nb to the row's end: single floats up to a 16-byte
+	// boundary, whole vectors, then single floats again. When nb is past
+	// the last whole vector (gb2 = rowBytes rounded down to 16), all single.
+	f.get(rowBytes).i32c(-16).i32And().set(gb2)
+	f.block()
+	f.block()
+	f.get(nb).get(gb2).i32LtS().brIf(0)
+	scalarLoop(nb, rowBytes, func() { f.get(row).get(off).i32Add().f32c(0).f32Store(0) })
+	f.br(1)
+	f.end()
+	f.get(nb).i32c(15).i32Add().i32c(-16).i32And().set(end)
+	scalarLoop(nb, end, func() { f.get(row).get(off).i32Add().f32c(0).f32Store(0) })
+	vecLoop(end, gb2, func() { f.get(row).get(off).i32Add().f32x4c(0).v128Store(0) })
+	scalarLoop(gb2, rowBytes, func() { f.get(row).get(off).i32Add().f32c(0).f32Store(0) })
+	f.end()
 
 	f.get(t).i32c(1).i32Add().set(t)
 	f.br(0)
