@@ -15,7 +15,7 @@ import "github.com/lora-playground/lora-playground/core/kernels"
 //
 // The cache is off unless SetTransposeCache turns it on, because it costs
 // more than it saves here: one more copy of the frozen matrices (for the
-// reference configuration 0.4M floats, +1.5 MiB of wasm memory, 7% of a
+// reference configuration 0.4M floats, +1.5 MiB of wasm memory, a tenth of a
 // LoRA run's) against one transpose per weight per step, (n·k moves next to
 // the product's m·n·k multiply-adds with m = B·T = 512 rows), measured at
 // 1–3% of a forward product in the SIMD build and 0–4% of a backward one in
