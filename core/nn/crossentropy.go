@@ -21,6 +21,7 @@ import (
 // is 0 and weightSum is 0. The sum is taken in float64 so that the reported
 // loss does not depend on batch size through rounding.
 func CrossEntropyForward(probs, logits []float32, targets []int32, weights []float32, N, V int) (loss float64, weightSum float64) {
+	inPlace := probs != nil && N > 0 && &probs[0] == &logits[0]
 	for n := 0; n < N; n++ {
 		w := weights[n]
 		var pt float32
@@ -31,7 +32,9 @@ func CrossEntropyForward(probs, logits []float32, targets []int32, weights []flo
 			pt = softmaxAt(logits[n*V:(n+1)*V], int(targets[n]))
 		} else {
 			p := probs[n*V : (n+1)*V]
-			copy(p, logits[n*V:(n+1)*V]) // a no-op in place
+			if !inPlace {
+				copy(p, logits[n*V:(n+1)*V])
+			}
 			softmaxInPlace(p)
 			pt = p[targets[n]]
 		}
