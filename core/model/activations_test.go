@@ -17,6 +17,7 @@ import (
 // the head's input (ln_f's output); LoRA on q and v keeps only q.
 func TestActivationsKeepOnlyWhatBackwardReads(t *testing.T) {
 	const B, T = 2, 5
+	var last *Activations
 	bytesAfter := func(setup func(m *Model)) int64 {
 		m := testModel(t, 11)
 		setup(m)
@@ -26,6 +27,7 @@ func TestActivationsKeepOnlyWhatBackwardReads(t *testing.T) {
 		if m.G != nil {
 			m.Backward(a, b.inputs, b.targets, b.weights)
 		}
+		last = a
 		return a.Bytes()
 	}
 	eval := bytesAfter(func(m *Model) {})
@@ -37,6 +39,21 @@ func TestActivationsKeepOnlyWhatBackwardReads(t *testing.T) {
 		}
 		m.EachAdapter(func(l, mod int, ad *lora.Adapter) { ad.EnableGrad() })
 	})
+	// No (B,T,4C) scratch without an adapter on down_proj: its GELU and
+	// gradient go block by block through mlpRows.
+	if last.dgelu != nil || last.mlpRows == nil {
+		t.Errorf("LoRA q,v: dgelu allocated %v, mlpRows %v", last.dgelu != nil, last.mlpRows != nil)
+	}
+	bytesAfter(func(m *Model) {
+		m.G = NewWeights(m.Config, func(Param) bool { return false })
+		if err := m.AddLoRA(lora.Config{Rank: 2, Alpha: 2, Targets: []string{"down_proj"}}, rand.New(rand.NewPCG(1, 1))); err != nil {
+			t.Fatal(err)
+		}
+		m.EachAdapter(func(l, mod int, ad *lora.Adapter) { ad.EnableGrad() })
+	})
+	if last.dgelu == nil {
+		t.Error("LoRA on down_proj: no whole dgelu for the adapter's input gradient")
+	}
 	c := testModel(t, 11).Config
 	block := int64(4 * B * T * c.NEmbd * c.NLayer) // one (B,T,C) buffer in every block, in bytes
 	head := int64(4 * B * T * c.NEmbd)             // one (B,T,C) buffer
@@ -95,6 +112,59 @@ func TestBackwardIndependentOfBuffers(t *testing.T) {
 			for i := range want {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("LoRA %v, buffers %d×%d, softmax in place %v: gradient %d is %v, want %v", lora_, v.maxB, v.maxT, v.inPlace, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestMLPRowBlocksChangeNoNumber: the MLP's block-wise passes (forward GELU
+// and down_proj, backward dgelu and GELU) give the gradients of one block
+// of the whole batch to the bit, for a batch of several blocks and a
+// remainder, in full fine-tuning (down_proj's weight gradient from the
+// kept GELU output), LoRA on q and v, and LoRA on every module (down_proj's
+// adapter takes the whole-batch path), and for one block shorter than
+// mlpBlock.
+func TestMLPRowBlocksChangeNoNumber(t *testing.T) {
+	defer func(b int) { mlpBlock = b }(mlpBlock)
+	grads := func(targets []string, B, T int) []float32 {
+		m := testModel(t, 31)
+		c := m.Config
+		if targets == nil {
+			m.G = NewWeights(c, nil)
+		} else {
+			m.G = NewWeights(c, func(Param) bool { return false })
+			if err := m.AddLoRA(lora.Config{Rank: 2, Alpha: 2, Targets: targets}, rand.New(rand.NewPCG(1, 1))); err != nil {
+				t.Fatal(err)
+			}
+			r := rand.New(rand.NewPCG(2, 2))
+			m.EachAdapter(func(l, mod int, ad *lora.Adapter) {
+				ad.EnableGrad()
+				for i := range ad.B {
+					ad.B[i] = float32(r.NormFloat64())
+				}
+			})
+		}
+		a := NewActivations(c, B, T)
+		b := testBatch(3, c, B, T)
+		m.lossOn(t, a, b)
+		m.Backward(a, b.inputs, b.targets, b.weights)
+		var out []float32
+		for _, p := range m.G.Params(c) {
+			out = append(out, p.Data...)
+		}
+		m.EachAdapter(func(l, mod int, ad *lora.Adapter) { out = append(out, ad.DA...); out = append(out, ad.DB...) })
+		return out
+	}
+	for _, shape := range [][2]int{{13, 6}, {3, 5}} { // 78 rows: blocks of 32 and 46 rows; 15 rows: one block
+		for _, targets := range [][]string{nil, {"q_proj", "v_proj"}, lora.Modules} {
+			mlpBlock = 32 // the real size: in the SIMD build a shorter block would take another kernel
+			blocks := grads(targets, shape[0], shape[1])
+			mlpBlock = 1 << 30
+			whole := grads(targets, shape[0], shape[1])
+			for i := range whole {
+				if math.Float32bits(blocks[i]) != math.Float32bits(whole[i]) {
+					t.Fatalf("%d×%d rows, targets %v: gradient %d is %v in blocks, %v whole", shape[0], shape[1], targets, i, blocks[i], whole[i])
 				}
 			}
 		}

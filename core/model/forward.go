@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/lora-playground/lora-playground/core/kernels"
 	"github.com/lora-playground/lora-playground/core/nn"
 	"github.com/lora-playground/lora-playground/core/profile"
 )
@@ -71,25 +72,70 @@ type Activations struct {
 
 	// Backward scratch, reused across layers. Buffers whose lives do not
 	// overlap share memory: datty is dln (dln is dead from ln_2's backward
-	// until the q/k/v projections'), GELU's backward turns dgelu into the
-	// up projection's gradient in place, and dq, dk, dv and the recomputed
-	// ln1 are the four (B,T,C) quarters of dgelu, which is dead from the up
-	// projection's backward pass to the next block's down projection's.
-	// In the forward pass dres holds a branch's output before it joins the
-	// residual stream.
-	dres  []float32 // (B,T,C) gradient of the residual stream
-	dln   []float32 // (B,T,C)
-	datty []float32 // (B,T,C) = dln
-	dgelu []float32 // (B,T,4C) = dq | dk | dv | ln1
+	// until the q/k/v projections'); dq, dk, dv and the recomputed ln1 are
+	// the four (B,T,C) quarters of the block's own up buffer, dead once the
+	// MLP's backward pass has turned it into the up projection's output
+	// gradient and that has been used. In the forward pass dres holds a
+	// branch's output before it joins the residual stream, and the
+	// quarters of up hold ln1 (and block 0's input, and q when nothing
+	// trains) until up is computed.
+	//
+	// The MLP's (B,T,4C) GELU output and its gradient exist whole only
+	// when down_proj has an adapter (gelu kept, dgelu for the adapter's
+	// input gradient). Otherwise they are made and used in blocks of
+	// mlpBlock rows in mlpRows: the forward pass applies GELU and down_proj
+	// block by block, and the backward pass computes each block's dgelu =
+	// dres·W_down and its GELU backward, which writes dup over up. Each row
+	// is computed exactly as in one whole-batch product, so the numbers are
+	// the same; down_proj's weight gradient (full fine-tuning) reads the
+	// kept GELU output and dres over all rows in one product as before.
+	dres    []float32 // (B,T,C) gradient of the residual stream
+	dln     []float32 // (B,T,C)
+	datty   []float32 // (B,T,C) = dln
+	dgelu   []float32 // (B,T,4C), nil unless a down_proj has an adapter
+	mlpRows []float32 // (≤ 2·mlpBlock-1, 4C), nil until a block-wise MLP pass
 
 	weightSum float64
 }
 
-// quarter returns quarter i of dgelu, a (B,T,C) buffer for the largest
-// batch (see Activations).
-func (a *Activations) quarter(i int) []float32 {
+// mlpBlock is the row block of the MLP's block-wise passes. At least
+// kernels' ntDotRows (32), so that every block's product takes the same
+// kernel as the whole batch's would (the last block takes the remainder,
+// so it is never shorter), and a multiple of the 4-row register tile.
+// A variable only so that a test can make one block of the whole batch.
+var mlpBlock = 32
+
+// mlpBlockEnd returns the end of the MLP row block of N rows that starts
+// at r0: mlpBlock rows on, or N for the last block, which takes the
+// remainder.
+func mlpBlockEnd(r0, N int) int {
+	if r1 := r0 + mlpBlock; N-r1 >= mlpBlock {
+		return r1
+	}
+	return N
+}
+
+// wholeDgelu returns dgelu, allocated for the largest batch on first use.
+func (a *Activations) wholeDgelu(C int) []float32 {
+	if a.dgelu == nil {
+		a.dgelu = make([]float32, a.MaxB*a.MaxT*4*C)
+	}
+	return a.dgelu
+}
+
+// rowsBuffer returns mlpRows, allocated for the largest block on first use.
+func (a *Activations) rowsBuffer(C int) []float32 {
+	if a.mlpRows == nil {
+		a.mlpRows = make([]float32, min(a.MaxB*a.MaxT, 2*mlpBlock-1)*4*C)
+	}
+	return a.mlpRows
+}
+
+// quarter returns quarter i of block l's up buffer, a (B,T,C) buffer for
+// the largest batch (see Activations).
+func (a *Activations) quarter(l, i int) []float32 {
 	n := len(a.dres) // MaxB·MaxT·C
-	return a.dgelu[i*n : (i+1)*n]
+	return a.layers[l].up[i*n : (i+1)*n]
 }
 
 // NewActivations allocates buffers for batches up to B×T.
@@ -113,8 +159,8 @@ func NewActivations(c Config, B, T int) *Activations {
 	}
 	a.lnfMean, a.lnfRstd = f(N), f(N) // lnf: allocated by Forward when kept
 	a.Logits = f(N * V)
-	a.dres, a.dln, a.dgelu = f(N*C), f(N*C), f(N*4*C)
-	a.datty = a.dln // see Activations
+	a.dres, a.dln = f(N*C), f(N*C) // dgelu, mlpRows: allocated when needed
+	a.datty = a.dln                // see Activations
 	return a
 }
 
@@ -132,7 +178,7 @@ func (a *Activations) Bytes() int64 {
 		add(la.ln1Mean, la.ln1Rstd, la.q, la.k, la.v, la.atty, la.res2, la.ln2, la.ln2Mean, la.ln2Rstd, la.up, la.gelu)
 	}
 	add(a.lnf, a.lnfMean, a.lnfRstd, a.Logits) // datty is dln
-	add(a.dres, a.dln, a.dgelu)
+	add(a.dres, a.dln, a.dgelu, a.mlpRows)
 	return 4 * int64(n)
 }
 
@@ -209,10 +255,10 @@ func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float
 	w := m.W
 	var tp time.Duration // profile brackets
 	// Block 0's input is kept only when ln_1's backward pass there reads it
-	// (see Activations.resid); else it waits in dgelu's quarter 2, which
-	// nothing else in block 0 touches before the residual add that is its
+	// (see Activations.resid); else it waits in quarter 2 of block 0's up
+	// buffer, which nothing touches before the residual add that is its
 	// last use.
-	x0 := a.input(&a.resid[0], m.needsBlockInputGrad(0), C, a.quarter(2))
+	x0 := a.input(&a.resid[0], m.needsBlockInputGrad(0), C, a.quarter(0, 2))
 	nn.EncoderForward(x0, inputs, w.WTE, w.WPE, B, T, C)
 	for l := range w.Blocks {
 		blk := &w.Blocks[l]
@@ -223,17 +269,16 @@ func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float
 		}
 		// The inputs of the linear layers, kept or in backward scratch
 		// (ln1 never kept; see layerActs).
-		ln1 := a.quarter(3)
+		ln1 := a.quarter(l, 3)
 		atty := a.input(&la.atty, m.keepsInput(l, ModO), C, a.datty)
 		ln2 := a.input(&la.ln2, m.keepsInput(l, ModUp), C, a.dln)
-		gelu := a.input(&la.gelu, m.keepsInput(l, ModDown), 4*C, a.dgelu)
 		branch := a.dres
 		tp = profile.Begin()
 		nn.LayerNormForward(ln1, la.ln1Mean, la.ln1Rstd, x, blk.Ln1W, blk.Ln1B, N, C)
 		profile.End(profile.LayerNorm, tp)
 		// q is read back to recompute the attention weights; when nothing
-		// trains it lives in dgelu's quarter 1.
-		q := a.input(&la.q, m.G != nil, C, a.quarter(1))
+		// trains it lives in quarter 1 of up.
+		q := a.input(&la.q, m.G != nil, C, a.quarter(l, 1))
 		m.linearForward(q, ln1, l, ModQ, N, rng)
 		m.linearForward(la.k, ln1, l, ModK, N, rng)
 		m.linearForward(la.v, ln1, l, ModV, N, rng)
@@ -247,10 +292,22 @@ func (m *Model) Forward(a *Activations, inputs, targets []int32, weights []float
 		nn.LayerNormForward(ln2, la.ln2Mean, la.ln2Rstd, res2, blk.Ln2W, blk.Ln2B, N, C)
 		profile.End(profile.LayerNorm, tp)
 		m.linearForward(la.up, ln2, l, ModUp, N, rng)
-		tp = profile.Begin()
-		nn.GeluForward(gelu[:N*4*C], la.up[:N*4*C])
-		profile.End(profile.GELU, tp)
-		m.linearForward(branch, gelu, l, ModDown, N, rng)
+		if m.keepsInput(l, ModDown) || m.hasAdapter(l, ModDown) {
+			// Whole: kept for down_proj's gradients, or in dgelu for
+			// its adapter (in evaluation).
+			var gelu []float32
+			if m.keepsInput(l, ModDown) {
+				gelu = a.input(&la.gelu, true, 4*C, nil)
+			} else {
+				gelu = a.wholeDgelu(C)
+			}
+			tp = profile.Begin()
+			nn.GeluForward(gelu[:N*4*C], la.up[:N*4*C])
+			profile.End(profile.GELU, tp)
+			m.linearForward(branch, gelu, l, ModDown, N, rng)
+		} else {
+			m.mlpDownRows(a, branch, l, N)
+		}
 		next := a.resid[l+1][:N*C]
 		for i := range next {
 			next[i] = res2[i] + branch[i]
@@ -312,13 +369,18 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 		la := &a.layers[l]
 
 		// MLP branch: resid[l+1] = res2 + down(gelu(up(ln2(res2)))).
-		dgelu := a.dgelu[:N*4*C]
-		clear(dgelu)
-		m.linearBackward(dgelu, dres, la.gelu, l, ModDown, N)
-		dup := dgelu // GELU's backward turns dgelu into dup in place
-		tp = profile.Begin()
-		nn.GeluBackward(dup, la.up[:N*4*C], dgelu)
-		profile.End(profile.GELU, tp)
+		var dup []float32
+		if m.hasAdapter(l, ModDown) { // its input gradient needs dgelu whole
+			dgelu := a.wholeDgelu(C)[:N*4*C]
+			clear(dgelu)
+			m.linearBackward(dgelu, dres, la.gelu, l, ModDown, N)
+			dup = dgelu // GELU's backward turns dgelu into dup in place
+			tp = profile.Begin()
+			nn.GeluBackward(dup, la.up[:N*4*C], dgelu)
+			profile.End(profile.GELU, tp)
+		} else {
+			dup = m.mlpBackwardRows(a, dres, l, N)
+		}
 		clear(dln)
 		m.linearBackward(dln, dup, la.ln2, l, ModUp, N)
 		tp = profile.Begin()
@@ -326,7 +388,7 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 		profile.End(profile.LayerNorm, tp)
 
 		// Attention branch: res2 = resid[l] + o(attn(q,k,v of ln1(resid[l]))).
-		// dgelu is dead from here on: its quarters hold dq, dk, dv, ln1.
+		// up (now dup) is dead from here on: its quarters hold dq, dk, dv, ln1.
 		datty := a.datty[:N*C]
 		clear(datty)
 		m.linearBackward(datty, dres, la.atty, l, ModO, N)
@@ -337,7 +399,7 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 		// either, so attention skips it.
 		needInput := m.needsBlockInputGrad(l)
 		needDK := needInput || m.needsOutputGrad(l, ModK)
-		dq, dk, dv := a.quarter(0)[:N*C], a.quarter(1)[:N*C], a.quarter(2)[:N*C]
+		dq, dk, dv := a.quarter(l, 0)[:N*C], a.quarter(l, 1)[:N*C], a.quarter(l, 2)[:N*C]
 		clear(dq)
 		clear(dv)
 		if needDK {
@@ -348,7 +410,7 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 		nn.AttentionBackward(dq, dk, dv, datty, la.q, la.k, la.v, B, T, C, NH)
 		// ln1, where Forward wrote it, the same numbers, when a weight
 		// gradient or an adapter reads it.
-		ln1 := a.quarter(3)[:N*C]
+		ln1 := a.quarter(l, 3)[:N*C]
 		if m.keepsInput(l, ModQ) || m.keepsInput(l, ModK) || m.keepsInput(l, ModV) {
 			x := a.resid[l]
 			if !needInput && l == 0 { // block 0's input was not kept; dln is free then
@@ -376,6 +438,71 @@ func (m *Model) Backward(a *Activations, inputs, targets []int32, weights []floa
 		}
 	}
 	nn.EncoderBackward(g.WTE, g.WPE, dres, inputs, B, T, C)
+}
+
+// hasAdapter reports whether module mod of layer l has an active adapter.
+func (m *Model) hasAdapter(l, mod int) bool {
+	return m.Adapters != nil && !m.Merged && m.Adapters[l][mod] != nil
+}
+
+// mlpDownRows is the forward pass's GELU and down_proj of layer l, block
+// by block (see Activations), for a down_proj without adapter whose input
+// is not kept: out (N,C) = gelu(up)·W_downᵀ + b_down. In the SIMD build
+// W_down is transposed once for all blocks, as the whole-batch product
+// would have done once.
+func (m *Model) mlpDownRows(a *Activations, out []float32, l, N int) {
+	C := m.Config.NEmbd
+	lin := &m.W.Blocks[l].Lin[ModDown]
+	up, rows := a.layers[l].up, a.rowsBuffer(C)
+	wt := m.frozenT(l, ModDown)
+	var s *[]float32
+	if wt == nil && kernels.SIMD {
+		s = kernels.Scratch(4 * C * C)
+		wt = *s
+		kernels.Transpose(wt, lin.W, C, 4*C)
+	}
+	for r0, r1 := 0, 0; r0 < N; r0 = r1 {
+		r1 = mlpBlockEnd(r0, N)
+		g := rows[:(r1-r0)*4*C]
+		tp := profile.Begin()
+		nn.GeluForward(g, up[r0*4*C:r1*4*C])
+		profile.End(profile.GELU, tp)
+		nn.LinearForwardT(out[r0*C:r1*C], g, lin.W, wt, lin.B, r1-r0, 4*C, C)
+	}
+	if s != nil {
+		kernels.ReleaseScratch(s)
+	}
+}
+
+// mlpBackwardRows is the backward pass through down_proj (without
+// adapter) and GELU of layer l, block by block (see Activations): it
+// accumulates down_proj's weight and bias gradients if they train (over
+// all rows at once, from the kept GELU output), then for each block
+// computes dgelu = dres·W_down and writes dup = gelu'(up)·dgelu over up,
+// which it returns.
+func (m *Model) mlpBackwardRows(a *Activations, dres []float32, l, N int) []float32 {
+	C := m.Config.NEmbd
+	lin, glin := &m.W.Blocks[l].Lin[ModDown], &m.G.Blocks[l].Lin[ModDown]
+	la := &a.layers[l]
+	if glin.W != nil || glin.B != nil {
+		var gelu []float32 // read only for the weight's gradient, when it was kept
+		if glin.W != nil {
+			gelu = la.gelu[:N*4*C]
+		}
+		nn.LinearBackwardT(nil, glin.W, glin.B, dres, gelu, lin.W, nil, N, 4*C, C)
+	}
+	up, rows, wt := la.up[:N*4*C], a.rowsBuffer(C), m.frozenT(l, ModDown)
+	for r0, r1 := 0, 0; r0 < N; r0 = r1 {
+		r1 = mlpBlockEnd(r0, N)
+		dg := rows[:(r1-r0)*4*C]
+		clear(dg)
+		nn.LinearBackwardT(dg, nil, nil, dres[r0*C:r1*C], nil, lin.W, wt, r1-r0, 4*C, C)
+		u := up[r0*4*C : r1*4*C]
+		tp := profile.Begin()
+		nn.GeluBackward(u, u, dg) // dup over up
+		profile.End(profile.GELU, tp)
+	}
+	return up
 }
 
 // linearBackward is LinearBackward for module mod of layer l plus its adapter.
