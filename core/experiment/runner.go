@@ -119,7 +119,6 @@ type Runner struct {
 	runs []Run
 
 	evalBatches []*data.Batch
-	evalActs    *model.Activations
 	accExamples []data.Example
 	results     []Result
 
@@ -200,7 +199,6 @@ func NewRunner(base *model.Model, d Data, cfg Config, runs []Run) (*Runner, erro
 		return nil, fmt.Errorf("experiment: validation data: %v", err)
 	}
 	x.evalBatches = vs.Epoch(cfg.Batch)
-	x.evalActs = model.NewActivations(base.Config, cfg.Batch, cfg.SeqLen)
 	if d.ExactMatch {
 		x.accExamples = d.Val[:min(len(d.Val), cfg.AccuracyExamples)]
 	}
@@ -326,7 +324,9 @@ func (x *Runner) unit() {
 		}
 	case phaseEval:
 		b := x.evalBatches[x.next]
-		l, err := x.work.Forward(x.evalActs, b.Inputs, b.Targets, b.Weights, b.B, b.T, nil)
+		// The run's own trainer's activations: a second set for evaluation
+		// would cost as much again (~6 MiB for tiny at T=64, batch 8).
+		l, err := x.work.Forward(x.tr.Activations(), b.Inputs, b.Targets, b.Weights, b.B, b.T, nil)
 		if err != nil {
 			x.finishRun(err.Error())
 			return
