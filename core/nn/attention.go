@@ -166,9 +166,27 @@ func CausalSoftmaxRow(row, qh, keys []float32, C, off int) {
 
 // causalScores writes row[t2] = (qh·keys[t2, off:off+hs])·scale, each dot
 // product summed in ascending order.
+//
+// Four keys at a time share each load of qh (each dot product still sums
+// in ascending order on its own, so the scores are the same).
 func causalScores(row, qh, keys []float32, C, off int, scale float32) {
 	hs := len(qh)
-	for t2 := range row {
+	t2 := 0
+	for ; t2+4 <= len(row); t2 += 4 {
+		k0 := keys[t2*C+off : t2*C+off+hs]
+		k1 := keys[(t2+1)*C+off : (t2+1)*C+off+hs][:len(k0)]
+		k2 := keys[(t2+2)*C+off : (t2+2)*C+off+hs][:len(k0)]
+		k3 := keys[(t2+3)*C+off : (t2+3)*C+off+hs][:len(k0)]
+		var s0, s1, s2, s3 float32
+		for i, x := range qh[:len(k0)] {
+			s0 += x * k0[i]
+			s1 += x * k1[i]
+			s2 += x * k2[i]
+			s3 += x * k3[i]
+		}
+		row[t2], row[t2+1], row[t2+2], row[t2+3] = s0*scale, s1*scale, s2*scale, s3*scale
+	}
+	for ; t2 < len(row); t2++ {
 		kt := keys[t2*C+off : t2*C+off+hs]
 		var s float32
 		for i := range qh {
