@@ -275,6 +275,14 @@ cmd_bench() {
 	awk -v l="$mem_lora" -v f="$mem_full" 'BEGIN { split(l, a, " "); split(f, b, " ");
 		printf "  peak linear memory:    LoRA %5.1f MiB   full %5.1f MiB   LoRA/full %3.0f%% (target ≤ 60%%)\n", a[1] / 1048576, b[1] / 1048576, 100 * a[1] / b[1];
 		printf "  added by the training: LoRA %5.1f MiB   full %5.1f MiB   LoRA/full %3.0f%%\n", a[2] / 1048576, b[2] / 1048576, 100 * a[2] / b[2] }'
+	# What a tab pays: the browser's training worker (worker.js + trainer.wasm
+	# with its snapshots and evaluation), same shape on the shipped tiny model.
+	log "training worker under node: peak wasm memory, LoRA vs full fine-tuning (tiny, verse, T=64, batch 8, 20 steps)"
+	build_site
+	local wk_lora wk_full
+	wk_lora=$(node wasm/trainer/node_memory.mjs dist/ lora | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).peak_mib))')
+	wk_full=$(node wasm/trainer/node_memory.mjs dist/ full | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).peak_mib))')
+	awk -v l="$wk_lora" -v f="$wk_full" 'BEGIN { printf "  worker peak linear memory: LoRA %5.1f MiB   full %5.1f MiB   LoRA/full %3.0f%% (target ≤ 60%%)\n", l, f, 100 * l / f }'
 	tfjs_bench
 }
 
