@@ -121,7 +121,7 @@ type Request struct {
 
 	Experiment *ExperimentSpec `json:"experiment,omitempty"` // experiment_start (experiment.go)
 	Analysis   *AnalysisSpec   `json:"analysis,omitempty"`   // analysis_*, subspace, amplify, combine (analysis.go)
-	Shard      *Shard          `json:"shard,omitempty"`      // shard_config, shard_grad (worker to worker; shards.go)
+	Shard      *Shard          `json:"shard,omitempty"`      // shard_config (worker to worker; shards.go)
 
 	// Data is the binary payload: the custom dataset (load_data), the
 	// archive (import) or the saved state (restore_state). It travels as
@@ -147,7 +147,7 @@ type Message struct {
 	Snapshot *Snapshot `json:"snapshot,omitempty"`
 	Inspect  *Inspect  `json:"inspect,omitempty"`
 	Saved    *Saved    `json:"saved,omitempty"`
-	Shard    *Shard    `json:"shard,omitempty"` // shard_config, shard_grad replies (shards.go)
+	Shard    *Shard    `json:"shard,omitempty"` // shard_config replies (shards.go)
 
 	Experiment *ExperimentStatus `json:"experiment,omitempty"` // experiment_* (experiment.go)
 	Analysis   *AnalysisResult   `json:"analysis,omitempty"`   // analysis_*, subspace, amplify, combine (analysis.go)
@@ -155,6 +155,10 @@ type Message struct {
 	// Data is the binary payload: the archive (export), the saved state
 	// (save_state) or packed float32 tensors (snapshot, inspect).
 	Data []byte `json:"-"`
+
+	// Frame, when set, is the whole message: a shard frame (shards.go),
+	// posted as a bare ArrayBuffer, between workers only.
+	Frame []byte `json:"-"`
 }
 
 // Status is the whole state of the worker's session, sent after anything

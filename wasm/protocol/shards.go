@@ -22,11 +22,12 @@ import (
 //	shard_config  shard: {gen, config}. Load config.model and build a trainer
 //	              for the configuration (it has no data of its own). Reply
 //	              "shard_config" with shard {gen}.
-//	shard_grad    shard: {gen, step, row0, rows, seq_len, weight_sum, params}
-//	              and the payload PackShardJob lays out: the trainable
-//	              parameters, then the rows' inputs, targets and weights.
-//	              Reply "shard_grad" with shard {gen, loss_sum, params} and
-//	              the gradient (params float32s) as the payload.
+//	shard_grad    a job: not JSON but a shard frame (below) of kind
+//	              FrameJob: gen, step, row0, rows, seq_len, weight_sum, the
+//	              trainable parameters and the rows' inputs, targets and
+//	              weights. Reply: a FrameGrad frame with the job's id, gen,
+//	              loss_sum, ms and the gradient; or, if the job fails, an
+//	              ordinary JSON "error" message with re = the job's id.
 //
 // A reply whose gen is not the latest shard_config's is a bug, reported as
 // an error. See core/train (Shard) for the arithmetic.
@@ -78,51 +79,117 @@ type ShardConfig struct {
 	Batch        int                `json:"batch"` // most rows a job may have
 }
 
-// Shard is the shard fields of shard_config and shard_grad requests and
-// their replies.
+// Shard is the shard fields of a shard_config request and its reply.
 type Shard struct {
 	Gen    int          `json:"gen"` // configuration generation, counted by the primary
 	Config *ShardConfig `json:"config,omitempty"`
-
-	// shard_grad
-	Step      int     `json:"step,omitempty"`
-	Row0      int     `json:"row0,omitempty"`
-	Rows      int     `json:"rows,omitempty"`
-	SeqLen    int     `json:"seq_len,omitempty"`
-	WeightSum float64 `json:"weight_sum,omitempty"`
-	Params    int     `json:"params,omitempty"` // float32s of parameters (request) or gradient (reply)
-	LossSum   float64 `json:"loss_sum,omitempty"`
-	Millis    float64 `json:"ms,omitempty"` // the shard's compute time (reply)
 }
 
-// PackShardJob lays out a shard_grad payload: params (P float32s), then
-// inputs and targets (N int32s each) and weights (N float32s), all
-// little-endian, N = rows·seq_len.
-func PackShardJob(dst []byte, params []float32, inputs, targets []int32, weights []float32) []byte {
-	dst = AppendFloat32sRaw(dst, params)
-	for _, v := range [][]int32{inputs, targets} {
+// Shard frames. A step's messages between the primary and a shard (the
+// job and its gradient) are on the critical path of every data-parallel
+// step, so they skip JSON: each is one ArrayBuffer, posted bare (not in a
+// {json, buf} envelope) and transferred. Encoding and decoding JSON through
+// reflection cost the wasm build ~0.3 ms per message, several times the
+// postMessage itself. Everything else (shard_config, errors, ready) stays
+// JSON.
+//
+// Layout, little-endian: a 64-byte header of ten uint32s
+//
+//	magic "LPSF", kind, id, gen, step, row0, rows, seq_len, vec, n
+//
+// and three float64s (weight_sum, loss_sum, ms), then vec float32s (the
+// parameters of a job, the gradient of a reply), then n int32 inputs, n
+// int32 targets and n float32 weights (n = rows·seq_len for a job, 0 for a
+// reply). id is the job's request id; a reply carries it back.
+const (
+	FrameJob  = 1 // primary → shard: compute these rows' gradient
+	FrameGrad = 2 // shard → primary: the gradient
+)
+
+const (
+	frameMagic  = 0x4653504c // "LPSF"
+	frameHeader = 64
+)
+
+// ShardFrame is a decoded shard frame; see above for the fields.
+type ShardFrame struct {
+	Kind                         int
+	ID, Gen, Step, Row0, Rows, T int
+	WeightSum, LossSum, Millis   float64
+	Vec                          []float32
+	Inputs, Targets              []int32
+	Weights                      []float32
+}
+
+// IsShardFrame reports whether b starts like a shard frame.
+func IsShardFrame(b []byte) bool {
+	return len(b) >= frameHeader && binary.LittleEndian.Uint32(b) == frameMagic
+}
+
+// AppendShardFrame appends f's encoding to dst. Inputs, Targets and
+// Weights must have the same length.
+func AppendShardFrame(dst []byte, f *ShardFrame) []byte {
+	le := binary.LittleEndian
+	for _, v := range []int{frameMagic, f.Kind, f.ID, f.Gen, f.Step, f.Row0, f.Rows, f.T, len(f.Vec), len(f.Inputs)} {
+		dst = le.AppendUint32(dst, uint32(v))
+	}
+	for _, v := range []float64{f.WeightSum, f.LossSum, f.Millis} {
+		dst = le.AppendUint64(dst, math.Float64bits(v))
+	}
+	dst = AppendFloat32sRaw(dst, f.Vec)
+	for _, v := range [][]int32{f.Inputs, f.Targets} {
 		for _, x := range v {
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(x))
+			dst = le.AppendUint32(dst, uint32(x))
 		}
 	}
-	return AppendFloat32sRaw(dst, weights)
+	return AppendFloat32sRaw(dst, f.Weights)
 }
 
-// UnpackShardJob splits a shard_grad payload of P parameters and N
-// positions, refusing one of another size.
-func UnpackShardJob(payload []byte, P, N int) (params []float32, inputs, targets []int32, weights []float32, err error) {
-	if P < 0 || N < 0 || len(payload) != 4*(P+3*N) {
-		return nil, nil, nil, nil, fmt.Errorf("protocol: shard job payload of %d bytes, want %d for %d parameters and %d positions", len(payload), 4*(P+3*N), P, N)
+// DecodeShardFrame parses a shard frame into f, reusing f's slices when
+// they are large enough. A frame of the wrong size is refused.
+func DecodeShardFrame(b []byte, f *ShardFrame) error {
+	if !IsShardFrame(b) {
+		return fmt.Errorf("protocol: not a shard frame (%d bytes)", len(b))
 	}
-	params = Float32sOf(payload[:4*P])
-	b := payload[4*P:]
-	inputs, targets = make([]int32, N), make([]int32, N)
-	for i := range inputs {
-		inputs[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
-		targets[i] = int32(binary.LittleEndian.Uint32(b[4*(N+i):]))
+	le := binary.LittleEndian
+	var h [10]int
+	for i := range h {
+		h[i] = int(int32(le.Uint32(b[4*i:])))
 	}
-	weights = Float32sOf(b[8*N:])
-	return params, inputs, targets, weights, nil
+	P, N := h[8], h[9]
+	if P < 0 || N < 0 || len(b) != frameHeader+4*(P+3*N) {
+		return fmt.Errorf("protocol: shard frame of %d bytes for %d numbers and %d positions", len(b), P, N)
+	}
+	f.Kind, f.ID, f.Gen, f.Step, f.Row0, f.Rows, f.T = h[1], h[2], h[3], h[4], h[5], h[6], h[7]
+	f.WeightSum = math.Float64frombits(le.Uint64(b[40:]))
+	f.LossSum = math.Float64frombits(le.Uint64(b[48:]))
+	f.Millis = math.Float64frombits(le.Uint64(b[56:]))
+	b = b[frameHeader:]
+	f.Vec = float32sInto(f.Vec, b[:4*P])
+	b = b[4*P:]
+	f.Inputs, f.Targets = resize(f.Inputs, N), resize(f.Targets, N)
+	for i := range N {
+		f.Inputs[i] = int32(le.Uint32(b[4*i:]))
+		f.Targets[i] = int32(le.Uint32(b[4*(N+i):]))
+	}
+	f.Weights = float32sInto(f.Weights, b[8*N:])
+	return nil
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// float32sInto reads len(b)/4 little-endian float32s into dst, resized.
+func float32sInto(dst []float32, b []byte) []float32 {
+	dst = resize(dst, len(b)/4)
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return dst
 }
 
 // AppendFloat32sRaw appends v to dst as little-endian float32 bytes.

@@ -65,6 +65,11 @@ var global = js.Global()
 // post sends messages to the UI, each payload transferred.
 func post(msgs []protocol.Message) {
 	for _, m := range msgs {
+		if m.Frame != nil { // to the primary, from a shard (shards.go)
+			buf := jswire.Frame(m.Frame)
+			global.Call("postMessage", buf, []any{buf})
+			continue
+		}
 		j, p, err := m.Encode()
 		if err != nil {
 			j, p, _ = protocol.Message{Re: m.Re, Type: protocol.TypeError, Message: "encoding a reply: " + err.Error()}.Encode()
@@ -139,6 +144,10 @@ func main() {
 		// Answer everything that is waiting, then do one slice of
 		// background work and let the event loop deliver new messages.
 		if it, ok := q.pop(); ok {
+			if it.json == nil && protocol.IsShardFrame(it.payload) { // a job from the primary
+				post(s.HandleFrame(it.payload))
+				continue
+			}
 			req, err := protocol.DecodeRequest(it.json, it.payload)
 			if err != nil {
 				post([]protocol.Message{{Re: req.ID, Type: protocol.TypeError, Message: err.Error()}})

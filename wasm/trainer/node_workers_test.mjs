@@ -240,7 +240,10 @@ async function benchmark() {
     { name: 'nano on e2e (batch 8)', config: { model: 'nano', task: 'e2e' } },
     { name: 'nano on e2e, full fine-tuning (batch 8)', config: { model: 'nano', task: 'e2e', method: 'full', lr: 0.0003 } },
   ];
-  for (const r of runs) {
+  // ONLY=1,2 runs only those configurations (1-based), e.g. while tuning.
+  const only = (process.env.ONLY || '').split(',').filter(Boolean).map(Number);
+  for (const [i, r] of runs.entries()) {
+    if (only.length && !only.includes(i + 1)) continue;
     const config = { method: 'lora', rank: 8, alpha: 16, rslora: false, dropout: 0, targets: ['q_proj', 'v_proj'],
       lr: 0.003, batch: 8, seed: 1, steps: 1000000, eval_every: -1, ...r.config };
     const one = startWorker(), two = startWorker(), three = startWorker();

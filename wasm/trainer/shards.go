@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,11 +39,14 @@ import (
 // share this program and the protocol's envelopes.
 
 // ShardConn is the primary's line to one shard worker. Send posts a request
-// and does not wait. Receive returns the shard's next message; it waits up to
-// timeout, and with timeout 0 only takes what has already arrived (ok is
-// false when nothing has). An error means the shard is gone.
+// and SendFrame a shard frame; neither waits, and SendFrame may keep frame
+// only until it returns. Receive returns the shard's next message (a frame
+// arrives as a Message with only Frame set); it waits up to timeout, and
+// with timeout 0 only takes what has already arrived (ok is false when
+// nothing has). An error means the shard is gone.
 type ShardConn interface {
 	Send(req protocol.Request) error
+	SendFrame(frame []byte) error
 	Receive(timeout time.Duration) (m protocol.Message, ok bool, err error)
 	Close()
 }
@@ -98,9 +102,10 @@ type shardClient struct {
 	sentAt  time.Time
 	nextID  int
 	pending int // id of the shard_grad in flight
-	payload []byte
-	started time.Time // when the job in flight was posted
-	err     error     // the shard is dead
+	frame   []byte
+	reply   protocol.ShardFrame // the last reply, decoded; its Vec is the ShardResult's Grad
+	started time.Time           // when the job in flight was posted
+	err     error               // the shard is dead
 	pool    *shardPool
 }
 
@@ -343,18 +348,17 @@ func (c *shardClient) take(m protocol.Message) error {
 	return fmt.Errorf("unexpected %q message", m.Type)
 }
 
-// Start posts a shard_grad request for job (train.Shard).
+// Start posts job as a shard frame (train.Shard).
 func (c *shardClient) Start(job *train.ShardJob) error {
 	if c.err != nil {
 		return c.err
 	}
-	c.payload = protocol.PackShardJob(c.payload[:0], job.Params, job.Inputs, job.Targets, job.Weights)
 	c.nextID++
 	c.pending, c.started = c.nextID, time.Now()
-	req := protocol.Request{ID: c.pending, Type: protocol.TypeShardGrad, Data: c.payload,
-		Shard: &protocol.Shard{Gen: c.gen, Step: job.Step, Row0: job.Row0, Rows: job.B, SeqLen: job.T,
-			WeightSum: job.WeightSum, Params: len(job.Params)}}
-	if err := c.conn.Send(req); err != nil {
+	c.frame = protocol.AppendShardFrame(c.frame[:0], &protocol.ShardFrame{Kind: protocol.FrameJob, ID: c.pending, Gen: c.gen,
+		Step: job.Step, Row0: job.Row0, Rows: job.B, T: job.T, WeightSum: job.WeightSum,
+		Vec: job.Params, Inputs: job.Inputs, Targets: job.Targets, Weights: job.Weights})
+	if err := c.conn.SendFrame(c.frame); err != nil {
 		return c.die(err)
 	}
 	return nil
@@ -383,42 +387,51 @@ func (c *shardClient) Wait() (*train.ShardResult, error) {
 		if !ok {
 			continue
 		}
-		if m.Re != c.pending || m.Re == 0 {
+		if m.Frame == nil {
+			if m.Re == c.pending && m.Type == protocol.TypeError {
+				return nil, c.die(errors.New(m.Message))
+			}
 			if err := c.take(m); err != nil {
 				return nil, c.die(err)
 			}
 			continue
 		}
-		if m.Type == protocol.TypeError {
-			return nil, c.die(errors.New(m.Message))
+		f := &c.reply
+		if err := protocol.DecodeShardFrame(m.Frame, f); err != nil {
+			return nil, c.die(err)
 		}
-		if m.Type != protocol.TypeShardGrad || m.Shard == nil || m.Shard.Gen != c.gen || len(m.Data) != 4*m.Shard.Params {
-			return nil, c.die(fmt.Errorf("a malformed %q reply", m.Type))
+		if f.Kind != protocol.FrameGrad || f.ID != c.pending || f.Gen != c.gen {
+			return nil, c.die(fmt.Errorf("a shard frame of kind %d for job %d of configuration %d, while waiting for job %d of %d", f.Kind, f.ID, f.Gen, c.pending, c.gen))
 		}
 		if p := c.pool; p != nil {
 			p.jobs++
-			p.shardSecs += m.Shard.Millis / 1e3
+			p.shardSecs += f.Millis / 1e3
 			p.waitSecs += time.Since(start).Seconds()
 		}
-		return &train.ShardResult{LossSum: m.Shard.LossSum, Grad: protocol.Float32sOf(m.Data)}, nil
+		return &train.ShardResult{LossSum: f.LossSum, Grad: f.Vec}, nil
 	}
 }
 
 // shardRole is a session's state as a shard: the trainer that computes the
 // primary's jobs.
 type shardRole struct {
-	gen  int
-	tr   *train.Trainer
-	grad []float32
+	gen   int
+	tr    *train.Trainer
+	grad  []float32
+	job   protocol.ShardFrame // the last job, decoded (its slices are reused)
+	reply []byte
 }
 
-// shardRequest answers shard_config and shard_grad.
+// shardRequest answers shard_config.
 func (s *Session) shardRequest(req protocol.Request) ([]protocol.Message, error) {
 	sh := req.Shard
 	if sh == nil {
 		return nil, fmt.Errorf("%s: no shard fields", req.Type)
 	}
-	if req.Type == protocol.TypeShardConfig {
+	if req.Type != protocol.TypeShardConfig {
+		return nil, fmt.Errorf("%s: a job must come as a shard frame", req.Type)
+	}
+	{
 		c := sh.Config
 		if c == nil {
 			return nil, errors.New("shard_config: no config")
@@ -442,26 +455,53 @@ func (s *Session) shardRequest(req protocol.Request) ([]protocol.Message, error)
 		m.Shard = &protocol.Shard{Gen: sh.Gen}
 		return []protocol.Message{m}, nil
 	}
-	role := s.shards.role
-	if role == nil || role.gen != sh.Gen {
-		return nil, fmt.Errorf("shard_grad: job for configuration %d, this shard has %d", sh.Gen, max(0, genOf(role)))
+}
+
+// HandleFrame answers a shard frame from the primary: a job, whose reply
+// is the gradient frame, or an error message with re = the job's id. The
+// returned frame stays valid until the next call.
+func (s *Session) HandleFrame(b []byte) (out []protocol.Message) {
+	id := 0
+	if len(b) >= 12 {
+		id = int(int32(binary.LittleEndian.Uint32(b[8:]))) // for an error reply even when the rest is malformed
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			out = []protocol.Message{s.internalError(id, p)}
+		}
+	}()
+	m, err := s.shardJob(b)
+	if err != nil {
+		return []protocol.Message{errorMsg(id, fmt.Errorf("shard_grad: %v", err))}
+	}
+	return []protocol.Message{m}
+}
+
+func (s *Session) shardJob(b []byte) (protocol.Message, error) {
 	start := time.Now()
-	N := sh.Rows * sh.SeqLen
-	params, inputs, targets, weights, err := protocol.UnpackShardJob(req.Data, sh.Params, N)
-	if err != nil {
-		return nil, err
+	role := s.shards.role
+	var job protocol.ShardFrame
+	if role != nil {
+		job = role.job // reuse its slices
 	}
-	job := &train.ShardJob{Step: sh.Step, Row0: sh.Row0, B: sh.Rows, T: sh.SeqLen, Inputs: inputs, Targets: targets,
-		Weights: weights, WeightSum: sh.WeightSum, Params: params}
-	loss, err := role.tr.ShardGradient(job, role.grad)
-	if err != nil {
-		return nil, err
+	if err := protocol.DecodeShardFrame(b, &job); err != nil {
+		return protocol.Message{}, err
 	}
-	m := reply(req.ID, protocol.TypeShardGrad)
-	m.Shard = &protocol.Shard{Gen: sh.Gen, LossSum: loss, Params: len(role.grad), Millis: float64(time.Since(start).Microseconds()) / 1e3}
-	m.Data = protocol.AppendFloat32sRaw(nil, role.grad)
-	return []protocol.Message{m}, nil
+	if role == nil || role.gen != job.Gen {
+		return protocol.Message{}, fmt.Errorf("job for configuration %d, this shard has %d", job.Gen, max(0, genOf(role)))
+	}
+	role.job = job
+	if job.Kind != protocol.FrameJob {
+		return protocol.Message{}, fmt.Errorf("a shard frame of kind %d", job.Kind)
+	}
+	loss, err := role.tr.ShardGradient(&train.ShardJob{Step: job.Step, Row0: job.Row0, B: job.Rows, T: job.T,
+		Inputs: job.Inputs, Targets: job.Targets, Weights: job.Weights, WeightSum: job.WeightSum, Params: job.Vec}, role.grad)
+	if err != nil {
+		return protocol.Message{}, err
+	}
+	role.reply = protocol.AppendShardFrame(role.reply[:0], &protocol.ShardFrame{Kind: protocol.FrameGrad, ID: job.ID, Gen: job.Gen,
+		LossSum: loss, Millis: float64(time.Since(start).Microseconds()) / 1e3, Vec: role.grad})
+	return protocol.Message{Frame: role.reply}, nil
 }
 
 func genOf(r *shardRole) int {

@@ -106,6 +106,21 @@ func (c *jsShard) Send(req protocol.Request) (err error) {
 	return nil
 }
 
+// SendFrame posts a shard frame, as a bare transferred ArrayBuffer.
+func (c *jsShard) SendFrame(frame []byte) (err error) {
+	if c.closed {
+		return errors.New("the worker was closed")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("posting to the worker: %v", r)
+		}
+	}()
+	buf := jswire.Frame(frame)
+	c.w.Call("postMessage", buf, []any{buf})
+	return nil
+}
+
 // Receive returns the shard's next message, waiting up to timeout. The
 // timeout is a JS setTimeout that wakes the same queue (a Go timer and a
 // select would add ~20 KB to the binary).
@@ -127,6 +142,9 @@ func (c *jsShard) Receive(timeout time.Duration) (protocol.Message, bool, error)
 			}
 			if it.err != nil {
 				return protocol.Message{}, false, it.err
+			}
+			if it.json == nil { // a shard frame (jswire.Open)
+				return protocol.Message{Frame: it.payload}, true, nil
 			}
 			m, err := protocol.DecodeMessage(it.json, it.payload)
 			return m, err == nil, err

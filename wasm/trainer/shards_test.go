@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,7 +37,7 @@ var namedModel = sync.OnceValue(func() error {
 
 // localConn is a shard worker in the same process: a Session that answers
 // each request as it is sent, through the wire format. failAfter > 0 makes
-// it die at that shard_grad request, as a crashed worker would.
+// it die at that job (shard frame), as a crashed worker would.
 type localConn struct {
 	s         *Session
 	inbox     []protocol.Message
@@ -56,13 +57,27 @@ func (c *localConn) Send(req protocol.Request) error {
 	if req, err = protocol.DecodeRequest(js, payload); err != nil {
 		return err
 	}
-	if req.Type == protocol.TypeShardGrad {
-		c.grads++
-		if c.grads == c.failAfter {
-			return nil // the reply never comes; Receive reports the crash
-		}
+	return c.deliver(c.s.Handle(req))
+}
+
+func (c *localConn) SendFrame(frame []byte) error {
+	if c.closed {
+		return errors.New("closed")
 	}
-	for _, m := range c.s.Handle(req) {
+	c.grads++
+	if c.grads == c.failAfter {
+		return nil // the reply never comes; Receive reports the crash
+	}
+	return c.deliver(c.s.HandleFrame(slices.Clone(frame)))
+}
+
+// deliver queues the shard's replies as the primary would receive them.
+func (c *localConn) deliver(msgs []protocol.Message) error {
+	for _, m := range msgs {
+		if m.Frame != nil {
+			c.inbox = append(c.inbox, protocol.Message{Frame: slices.Clone(m.Frame)})
+			continue
+		}
 		js, payload, err := m.Encode()
 		if err != nil {
 			return err
@@ -255,10 +270,17 @@ func TestWorkersRequestErrors(t *testing.T) {
 			t.Errorf("n=%d: %+v", n, m)
 		}
 	}
+	job := protocol.AppendShardFrame(nil, &protocol.ShardFrame{Kind: protocol.FrameJob, ID: 7, Gen: 1, Rows: 1, T: 8})
+	if m := s.HandleFrame(job); len(m) != 1 || m[0].Type != protocol.TypeError || m[0].Re != 7 || !strings.Contains(m[0].Message, "configuration 1") {
+		t.Errorf("a job before shard_config: %+v", m)
+	}
+	if m := s.HandleFrame(job[:20]); len(m) != 1 || m[0].Type != protocol.TypeError || m[0].Re != 7 {
+		t.Errorf("a truncated job: %+v", m)
+	}
 	r := rq(protocol.TypeShardGrad)
-	r.Shard = &protocol.Shard{Gen: 1, Rows: 1, SeqLen: 8}
-	if m, _ := call(t, s, r); m.Type != protocol.TypeError || !strings.Contains(m.Message, "configuration 1") {
-		t.Errorf("shard_grad before shard_config: %+v", m)
+	r.Shard = &protocol.Shard{Gen: 1}
+	if m, _ := call(t, s, r); m.Type != protocol.TypeError || !strings.Contains(m.Message, "shard frame") {
+		t.Errorf("a JSON shard_grad: %+v", m)
 	}
 	r = rq(protocol.TypeShardConfig)
 	r.Shard = &protocol.Shard{Gen: 1, Config: &protocol.ShardConfig{Model: "nosuchmodel", Method: "lora", Rank: 4, Alpha: 8, SeqLen: 8, Batch: 2}}

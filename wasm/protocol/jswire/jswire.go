@@ -8,6 +8,10 @@
 // with js.CopyBytesToJS / js.CopyBytesToGo (a memmove, not a per-element
 // loop), and that ArrayBuffer is then transferred, not cloned, by
 // postMessage(env, transfer).
+//
+// A shard frame (protocol.ShardFrame, worker to worker only) crosses as a
+// bare ArrayBuffer instead of an envelope: Frame makes one, and Open returns
+// it as a payload with no JSON text.
 package jswire
 
 import "syscall/js"
@@ -28,9 +32,29 @@ func Envelope(jsonText, payload []byte) (env, transfer js.Value) {
 	return env, transfer
 }
 
+// Frame copies a shard frame into a fresh ArrayBuffer, to be posted as
+// postMessage(buf, [buf]).
+func Frame(frame []byte) (buf js.Value) {
+	u8 := uint8Array.New(len(frame))
+	js.CopyBytesToJS(u8, frame)
+	return u8.Get("buffer")
+}
+
+var (
+	arrayBuffer = js.Global().Get("ArrayBuffer")
+	uint8Array  = js.Global().Get("Uint8Array")
+)
+
 // Open returns the json text and payload of an envelope. A missing buf
 // gives a nil payload. buf may be an ArrayBuffer or any typed array view.
+// A bare ArrayBuffer (a shard frame) gives no json text and its bytes.
 func Open(env js.Value) (jsonText, payload []byte) {
+	if env.InstanceOf(arrayBuffer) {
+		u8 := uint8Array.New(env)
+		payload = make([]byte, u8.Length())
+		js.CopyBytesToGo(payload, u8)
+		return nil, payload
+	}
 	if j := env.Get("json"); j.Type() == js.TypeString {
 		jsonText = []byte(j.String())
 	}
@@ -39,10 +63,10 @@ func Open(env js.Value) (jsonText, payload []byte) {
 		return jsonText, nil
 	}
 	var u8 js.Value
-	if buf.InstanceOf(js.Global().Get("ArrayBuffer")) {
-		u8 = js.Global().Get("Uint8Array").New(buf)
+	if buf.InstanceOf(arrayBuffer) {
+		u8 = uint8Array.New(buf)
 	} else {
-		u8 = js.Global().Get("Uint8Array").New(buf.Get("buffer"), buf.Get("byteOffset"), buf.Get("byteLength"))
+		u8 = uint8Array.New(buf.Get("buffer"), buf.Get("byteOffset"), buf.Get("byteLength"))
 	}
 	payload = make([]byte, u8.Get("byteLength").Int())
 	js.CopyBytesToGo(payload, u8)

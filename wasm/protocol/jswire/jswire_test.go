@@ -50,4 +50,14 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	if _, p := Open(env); !bytes.Equal(p, []byte{5, 6, 7}) {
 		t.Errorf("view payload %v", p)
 	}
+
+	// A shard frame: a bare ArrayBuffer, no JSON.
+	frame := protocol.AppendShardFrame(nil, &protocol.ShardFrame{Kind: protocol.FrameGrad, ID: 4, Vec: []float32{1, 2}})
+	buf := Frame(frame)
+	if !buf.InstanceOf(js.Global().Get("ArrayBuffer")) {
+		t.Fatal("Frame did not make an ArrayBuffer")
+	}
+	if j, p := Open(buf); j != nil || !bytes.Equal(p, frame) {
+		t.Errorf("frame round trip: json %q, %d bytes of %d", j, len(p), len(frame))
+	}
 }
