@@ -13,26 +13,36 @@ import (
 	"github.com/lora-playground/lora-playground/core/train"
 )
 
-// inProcess is a Shard that computes its job with a Trainer of its own, as
-// a second Web Worker would; the browser's version posts the job instead.
+// inProcess is a Shard with a Trainer of its own, as a second Web Worker
+// would have; the browser's version posts the job to it instead. It holds
+// a replica of the trainer's state and answers each job as it is sent.
 type inProcess struct {
-	tr  *train.Trainer
-	res *train.ShardResult
-	err error
+	tr      *train.Trainer
+	results []*train.ShardResult
 }
 
-func (s *inProcess) Start(job *train.ShardJob) error {
-	g := make([]float32, s.tr.TrainableParams())
-	loss, err := s.tr.ShardGradient(job, g)
-	s.res, s.err = &train.ShardResult{LossSum: loss, Grad: g}, err
+func (s *inProcess) Send(job *train.ShardJob) error {
+	r, err := s.tr.ShardHandle(job)
+	if err != nil {
+		return err
+	}
+	if r != nil { // its slices are reused by the next job: keep a copy
+		c := *r
+		c.Grad = append([]float32(nil), r.Grad...)
+		s.results = append(s.results, &c)
+	}
 	return nil
 }
 
-func (s *inProcess) Wait() (*train.ShardResult, error) { return s.res, s.err }
+func (s *inProcess) Wait() (*train.ShardResult, error) {
+	r := s.results[0]
+	s.results = s.results[1:]
+	return r, nil
+}
 
-// Two workers train the curve one worker trains: each step, the shard
-// computes the gradient of half the batch's rows at the trainer's current
-// parameters, and the trainer adds it to its own half's.
+// Two workers train the curve one worker trains: each step, each computes
+// the gradient of half the batch's rows, they exchange gradients, and both
+// take the same AdamW step on the sum.
 func ExampleTrainer_SetShards() {
 	tok := tokenizer.Default()
 	newModel := func() *model.Model {

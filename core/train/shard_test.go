@@ -7,16 +7,18 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/lora-playground/lora-playground/core/data"
 	"github.com/lora-playground/lora-playground/core/lora"
 )
 
-// localShard computes its jobs with its own Trainer, on a goroutine, as a
-// Web Worker would in its own thread; fail makes it fail at a given step.
+// localShard is a shard with its own Trainer, as a Web Worker would have,
+// answering each job as it is sent; failAt and startAt make it fail.
 type localShard struct {
 	tr      *Trainer
-	done    chan localResult
-	failAt  int // Wait fails at this 0-based step (-1 never)
-	startAt int // Start fails at this step (-1 never)
+	results []localResult
+	failAt  int // Wait fails for the rows of this 0-based step (-1 never)
+	startAt int // Send fails for the job bringing this step's rows (-1 never)
+	jobs    int
 }
 
 type localResult struct {
@@ -30,28 +32,61 @@ func newLocalShard(t *testing.T, cfg Config) *localShard {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &localShard{tr: tr, done: make(chan localResult, 1), failAt: -1, startAt: -1}
+	return &localShard{tr: tr, failAt: -1, startAt: -1}
 }
 
-func (s *localShard) Start(job *ShardJob) error {
-	if job.Step == s.startAt {
+func (s *localShard) Send(job *ShardJob) error {
+	if job.B > 0 && job.RowsStep == s.startAt {
 		return errors.New("could not post the job")
 	}
-	go func() {
-		if job.Step == s.failAt {
-			s.done <- localResult{err: errors.New("worker crashed")}
-			return
-		}
-		g := make([]float32, s.tr.TrainableParams())
-		l, err := s.tr.ShardGradient(job, g)
-		s.done <- localResult{&ShardResult{LossSum: l, Grad: g}, err}
-	}()
+	s.jobs++
+	r, err := s.tr.ShardHandle(cloneJob(job)) // the job's slices are the trainer's: a worker gets a copy
+	if err == nil && r == nil {
+		return nil
+	}
+	if err == nil && r.Step == s.failAt {
+		err = errors.New("worker crashed")
+	}
+	if r != nil {
+		c := *r
+		c.Grad = slices.Clone(r.Grad)
+		r = &c
+	}
+	s.results = append(s.results, localResult{r, err})
 	return nil
 }
 
+func cloneJob(j *ShardJob) *ShardJob {
+	c := *j
+	c.Params, c.M, c.V, c.Grads = slices.Clone(j.Params), slices.Clone(j.M), slices.Clone(j.V), slices.Clone(j.Grads)
+	c.Inputs, c.Targets, c.Weights = slices.Clone(j.Inputs), slices.Clone(j.Targets), slices.Clone(j.Weights)
+	return &c
+}
+
 func (s *localShard) Wait() (*ShardResult, error) {
-	r := <-s.done
+	if len(s.results) == 0 {
+		return nil, errors.New("no result will come")
+	}
+	r := s.results[0]
+	s.results = s.results[1:]
 	return r.r, r.err
+}
+
+// gradientOf computes the gradient of rows [row0, row0+B) of b with tr
+// at parameters params, as a shard computes its rows.
+func gradientOf(t *testing.T, tr *Trainer, params []float32, step, row0, B int, b *data.Batch, W float64) ([]float32, float64) {
+	t.Helper()
+	zero := make([]float32, len(params))
+	if err := tr.adoptState(&ShardJob{Step: step, Params: params, M: zero, V: zero}); err != nil {
+		t.Fatal(err)
+	}
+	T := b.T
+	g := make([]float32, len(params))
+	l, err := tr.gradientInto(g, step, row0, B, b.Inputs[row0*T:], b.Targets[row0*T:], b.Weights[row0*T:], W)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, l
 }
 
 // closeTo reports whether got is within tol·(1+max|want|) of want, element by element.
@@ -127,11 +162,7 @@ func TestShardedGradientEqualsFullBatch(t *testing.T) {
 					}
 					return g, loss
 				}
-				l, err := tr.ShardGradient(&ShardJob{Step: step, B: b.B, T: b.T, Inputs: b.Inputs, Targets: b.Targets,
-					Weights: b.Weights, WeightSum: W, Params: params}, g)
-				if err != nil {
-					t.Fatal(err)
-				}
+				g, l := gradientOf(t, tr, params, step, 0, b.B, b, W)
 				return g, l / W
 			}
 			want, wantLoss := whole()
@@ -144,13 +175,7 @@ func TestShardedGradientEqualsFullBatch(t *testing.T) {
 				var loss float64
 				for j := 0; j < K; j++ {
 					lo, hi := shardRows(j, K, b.B)
-					T := b.T
-					g := make([]float32, len(params))
-					l, err := shard.tr.ShardGradient(&ShardJob{Step: step, Row0: lo, B: hi - lo, T: T, Inputs: b.Inputs[lo*T : hi*T],
-						Targets: b.Targets[lo*T : hi*T], Weights: b.Weights[lo*T : hi*T], WeightSum: W, Params: params}, g)
-					if err != nil {
-						t.Fatal(err)
-					}
+					g, l := gradientOf(t, shard.tr, params, step, lo, hi-lo, b, W)
 					loss += l
 					for i := range g {
 						sum[i] += g[i]
@@ -304,18 +329,209 @@ func TestShardFailureLosesNothing(t *testing.T) {
 	}
 }
 
-// TestShardGradientRefusesAMismatchedJob: a shard configured differently
-// (another rank) says so instead of computing garbage.
-func TestShardGradientRefusesAMismatchedJob(t *testing.T) {
-	s := newLocalShard(t, shardTestConfig(MethodLoRA, 0))
-	g := make([]float32, s.tr.TrainableParams())
-	job := &ShardJob{B: 1, T: 32, Inputs: make([]int32, 32), Targets: make([]int32, 32), Weights: make([]float32, 32), WeightSum: 1,
-		Params: make([]float32, s.tr.TrainableParams()+1)}
-	if _, err := s.tr.ShardGradient(job, g); err == nil {
+// TestShardHandleRefusesAMismatchedJob: a shard configured differently
+// (another rank), or sent jobs out of order, says so instead of computing
+// garbage.
+func TestShardHandleRefusesAMismatchedJob(t *testing.T) {
+	cfg := shardTestConfig(MethodLoRA, 0)
+	s := newLocalShard(t, cfg)
+	P := s.tr.TrainableParams()
+	rows := func(j *ShardJob) *ShardJob {
+		j.B, j.T, j.Inputs, j.Targets, j.Weights, j.WeightSum = 1, 32, make([]int32, 32), make([]int32, 32), make([]float32, 32), 1
+		return j
+	}
+	state := func(n int) *ShardJob {
+		return rows(&ShardJob{K: 2, Slot: 1, Params: make([]float32, n), M: make([]float32, n), V: make([]float32, n)})
+	}
+	if _, err := s.tr.ShardHandle(rows(&ShardJob{K: 2, Slot: 1})); err == nil {
+		t.Fatal("rows before any state accepted")
+	}
+	if _, err := s.tr.ShardHandle(state(P + 1)); err == nil {
 		t.Fatal("wrong parameter count accepted")
 	}
-	job.Params, job.T = job.Params[:len(g)], 16
-	if _, err := s.tr.ShardGradient(job, g); err == nil {
+	bad := state(P)
+	bad.Slot = 2
+	if _, err := s.tr.ShardHandle(bad); err == nil {
+		t.Fatal("worker 2 of 2 accepted")
+	}
+	bad = state(P)
+	bad.T = 16
+	if _, err := s.tr.ShardHandle(bad); err == nil {
 		t.Fatal("wrong sequence length accepted")
+	}
+	r, err := s.tr.ShardHandle(state(P))
+	if err != nil || r == nil || len(r.Grad) != P {
+		t.Fatalf("a good job: %v %v", r, err)
+	}
+	if _, err := s.tr.ShardHandle(&ShardJob{K: 2, Slot: 1, GradStep: 3, Slots: 1, Grads: make([]float32, P)}); err == nil {
+		t.Fatal("gradients of another step accepted")
+	}
+	if _, err := s.tr.ShardHandle(&ShardJob{K: 2, Slot: 1, GradStep: 0, Slots: 1, Grads: make([]float32, P-1)}); err == nil {
+		t.Fatal("a short gradient accepted")
+	}
+	if _, err := s.tr.ShardHandle(&ShardJob{K: 2, Slot: 1, GradStep: 0, Slots: 2, Grads: make([]float32, P)}); err == nil {
+		t.Fatal("the shard's own gradient accepted from the trainer")
+	}
+	if r, err := s.tr.ShardHandle(&ShardJob{K: 2, Slot: 1, GradStep: 0, Slots: 1, Grads: make([]float32, P)}); err != nil || r != nil || s.tr.StepsTaken() != 1 {
+		t.Fatalf("the trainer's gradient: %v %v, step %d", r, err, s.tr.StepsTaken())
+	}
+}
+
+// TestShardReplicasStayBitIdentical: over 40 steps (LoRA with dropout,
+// weight decay, clipping that bites, warmup then cosine; and full
+// fine-tuning), every shard's parameters, AdamW moments and step equal the
+// trainer's bit for bit after each step, with 2 and 3 workers; no shard is
+// ever resynchronised; and the losses are the single worker's.
+func TestShardReplicasStayBitIdentical(t *testing.T) {
+	for method, clip := range map[Method]float64{MethodLoRA: 0.1, MethodFull: 1} { // about the median gradient norm
+		cfg := shardTestConfig(method, 0.1)
+		cfg.WeightDecay, cfg.GradClip, cfg.WarmupSteps, cfg.Steps = 0.1, clip, 5, 30 // steps 30..39 run at the final rate
+		alone, _, _ := curve(t, cfg, 1, nil)
+		for _, K := range []int{2, 3} {
+			ts, _ := samplers(t, corpus(), cfg.SeqLen)
+			tr, err := New(tinyModel(t), cfg, ts, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var shards []*localShard
+			var list []Shard
+			for i := 1; i < K; i++ {
+				s := newLocalShard(t, cfg)
+				shards, list = append(shards, s), append(list, s)
+			}
+			tr.SetShards(list)
+			clipped := 0
+			for step := 0; step < 40; step++ {
+				r, err := tr.Step()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.GradNorm > cfg.GradClip {
+					clipped++
+				}
+				if step < len(alone) && math.Abs(r.Loss-alone[step]) > 1e-4*alone[step] {
+					t.Fatalf("%s K=%d step %d: loss %v, alone %v", method, K, step+1, r.Loss, alone[step])
+				}
+				for i, s := range shards {
+					if !sameState(tr, s.tr) {
+						t.Fatalf("%s K=%d: shard %d's replica differs from the trainer after step %d", method, K, i+1, step+1)
+					}
+				}
+			}
+			if clipped == 0 || clipped == 40 {
+				t.Errorf("%s K=%d: clipping bit in %d of 40 steps; the test wants both kinds", method, K, clipped)
+			}
+			if st := tr.ShardStats(); st.Steps != 40 || st.Resyncs != 0 || tr.Workers() != K {
+				t.Errorf("%s K=%d: stats %+v, %d workers", method, K, st, tr.Workers())
+			}
+		}
+	}
+}
+
+// sameState reports whether a and b hold bit-identical parameters, AdamW
+// moments and step counts.
+func sameState(a, b *Trainer) bool {
+	bits := func(tr *Trainer) []uint32 {
+		var out []uint32
+		for _, v := range [][]float32{tr.FlatParams(nil), tr.flatMoments(nil, 0), tr.flatMoments(nil, 1)} {
+			for _, x := range v {
+				out = append(out, math.Float32bits(x))
+			}
+		}
+		return append(out, uint32(tr.step), uint32(tr.opt.T))
+	}
+	return slices.Equal(bits(a), bits(b))
+}
+
+// TestShardsResyncAndRejoin: a shard whose replica drifted (here: its
+// parameters are disturbed) is caught by the checksum, its rows are
+// computed by the trainer and it gets the whole state again; a shard that
+// joins mid-run, and a change of worker count, start from the trainer's
+// state; the curve stays the single worker's throughout.
+func TestShardsResyncAndRejoin(t *testing.T) {
+	cfg := shardTestConfig(MethodLoRA, 0.1)
+	alone, _, _ := curve(t, cfg, 1, nil)
+	ts, _ := samplers(t, corpus(), cfg.SeqLen)
+	tr, err := New(tinyModel(t), cfg, ts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := newLocalShard(t, cfg), newLocalShard(t, cfg)
+	var got []float64
+	steps := func(n int) {
+		for range n {
+			r, err := tr.Step()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, r.Loss)
+		}
+	}
+	tr.SetShards([]Shard{a})
+	steps(4)
+	a.tr.tensors[0].param[0] += 1e-3 // drift
+	steps(3)
+	if st := tr.ShardStats(); st.Resyncs != 1 {
+		t.Fatalf("%d resyncs after a drift, want 1", st.Resyncs)
+	}
+	if !sameState(tr, a.tr) {
+		t.Fatal("the drifted shard did not get the trainer's state back")
+	}
+	tr.SetShards([]Shard{a, b}) // b joins: 3 workers
+	steps(3)
+	tr.SetShards(nil) // alone, with a batch sampled ahead
+	steps(3)
+	tr.SetShards([]Shard{b})
+	steps(7)
+	if errs := tr.ShardErrors(); len(errs) != 0 {
+		t.Fatalf("shard errors: %v", errs)
+	}
+	for i := range alone {
+		if math.Abs(got[i]-alone[i]) > 1e-4*alone[i] {
+			t.Fatalf("step %d: loss %v, alone %v", i+1, got[i], alone[i])
+		}
+	}
+	if !sameState(tr, b.tr) {
+		t.Fatal("shard b's replica differs at the end")
+	}
+}
+
+// TestRestoreAfterShardedSteps: a state saved while a batch was sampled
+// ahead for the shards restores to the same run as one saved alone.
+func TestRestoreAfterShardedSteps(t *testing.T) {
+	cfg := shardTestConfig(MethodLoRA, 0)
+	alone, _, _ := curve(t, cfg, 1, nil)
+	ts, _ := samplers(t, corpus(), cfg.SeqLen)
+	tr, err := New(tinyModel(t), cfg, ts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.SetShards([]Shard{newLocalShard(t, cfg)})
+	for range 6 {
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := tr.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts2, _ := samplers(t, corpus(), cfg.SeqLen)
+	tr2, err := New(tinyModel(t), cfg, ts2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr2.Restore(st); err != nil {
+		t.Fatal(err)
+	}
+	tr2.SetShards([]Shard{newLocalShard(t, cfg)})
+	for i := 6; i < 12; i++ {
+		r, err := tr2.Step()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(r.Loss-alone[i]) > 1e-4*alone[i] {
+			t.Fatalf("restored, step %d: loss %v, alone %v", i+1, r.Loss, alone[i])
+		}
 	}
 }

@@ -94,13 +94,18 @@ func (t *Trainer) Restore(b []byte) error {
 	t.opt.SetMoments(step, ms, vs)
 	t.adaptive.repack()
 	for t.step < step {
-		t.trainData.Next(t.batch)
+		if t.haveNext { // batch t.step was sampled ahead for the shards
+			t.haveNext = false
+		} else {
+			t.trainData.Next(t.batch)
+		}
 		t.step++
 	}
 	if t.step > step {
 		return fmt.Errorf("train state: saved at step %d but this trainer is already at step %d", step, t.step)
 	}
 	t.halted = nil
+	t.unsyncShards()
 	return nil
 }
 

@@ -159,11 +159,14 @@ type Trainer struct {
 	halted    error
 
 	// Data-parallel training (shard.go).
-	shards     []Shard
-	shardIndex []int // each shard's index in the SetShards slice
-	shardErrs  []*ShardError
-	dead       []int
-	flat       []float32 // the parameters sent to the shards
+	links     []*shardLink
+	shardErrs []*ShardError
+	stats     ShardStats
+	flat      []float32   // the parameters sent to a shard that joins
+	parts     [][]float32 // each worker's gradient of the step, flat
+	next      *data.Batch // the next step's batch, sampled ahead for the shards
+	haveNext  bool
+	replica   replica // as a shard
 }
 
 // New prepares m for training with cfg on the given samplers (val may be nil).
@@ -179,6 +182,7 @@ func New(m *model.Model, cfg Config, trainData, valData *data.Sampler) (*Trainer
 		acts:  model.NewActivations(m.Config, cfg.Batch, cfg.SeqLen),
 		opt:   NewAdamW(),
 		batch: data.NewBatch(cfg.Batch, cfg.SeqLen),
+		next:  data.NewBatch(cfg.Batch, cfg.SeqLen),
 	}
 	t.acts.SoftmaxInPlace = true // nothing reads a training pass's logits
 	keep := func(model.Param) bool { return false }
@@ -255,7 +259,12 @@ func (t *Trainer) Step() (StepResult, error) {
 	start := time.Now()
 	cfg := t.Cfg
 	b := t.batch
-	t.trainData.Next(b)
+	if t.haveNext { // sampled ahead for the shards (shard.go)
+		t.batch, t.next, t.haveNext = t.next, t.batch, false
+		b = t.batch
+	} else {
+		t.trainData.Next(b)
+	}
 	loss, err := t.batchGradient()
 	if err != nil {
 		return StepResult{}, err
@@ -264,6 +273,7 @@ func (t *Trainer) Step() (StepResult, error) {
 		LR: LearningRate(t.step, cfg.WarmupSteps, cfg.Steps, cfg.LR, cfg.MinLRFrac)}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		t.halted = &NonFiniteError{Step: t.step + 1, What: "loss", Value: loss}
+		t.unsyncShards() // they may have taken the step
 		return res, t.halted
 	}
 	if len(t.tensors) > 0 {
@@ -273,6 +283,7 @@ func (t *Trainer) Step() (StepResult, error) {
 		profile.End(profile.Optimizer, tp)
 		if err != nil {
 			t.halted = err
+			t.unsyncShards()
 			return res, t.halted
 		}
 	}

@@ -23,11 +23,12 @@ import (
 //	              for the configuration (it has no data of its own). Reply
 //	              "shard_config" with shard {gen}.
 //	shard_grad    a job: not JSON but a shard frame (below) of kind
-//	              FrameJob: gen, step, row0, rows, seq_len, weight_sum, the
-//	              trainable parameters and the rows' inputs, targets and
-//	              weights. Reply: a FrameGrad frame with the job's id, gen,
-//	              loss_sum, ms and the gradient; or, if the job fails, an
-//	              ordinary JSON "error" message with re = the job's id.
+//	              FrameJob: core/train's ShardJob (the trainer's state when
+//	              the shard joins, the other workers' gradients of a step,
+//	              the shard's rows of a step). When the shard can compute
+//	              its rows it replies with a FrameGrad frame (its
+//	              gradient); if a job fails, with an ordinary JSON "error"
+//	              message with re = the job's id, and the primary drops it.
 //
 // A reply whose gen is not the latest shard_config's is a bug, reported as
 // an error. See core/train (Shard) for the arithmetic.
@@ -52,18 +53,20 @@ type Workers struct {
 	Note     string `json:"note,omitempty"`     // why fewer than requested, e.g. a shard that failed
 	// Where a data-parallel step's time goes, averaged over the steps
 	// since the last status: the shards' own compute per job, and how long
-	// the primary waited for their replies after computing its own rows
-	// (the messaging overhead, when the shards are no slower than it).
+	// the primary waited for their gradients after computing its own rows
+	// and sending its gradient (the messaging overhead, when the shards are
+	// no slower than it).
 	ShardMillis float64 `json:"shard_ms,omitempty"`
 	WaitMillis  float64 `json:"wait_ms,omitempty"`
-	// OwnMillis is the primary's time from handing out the jobs to
-	// waiting for the first reply: its own rows' compute.
+	// OwnMillis is the primary's own rows' compute per step.
 	OwnMillis float64 `json:"own_ms,omitempty"`
 }
 
-// ShardConfig is what a shard needs to compute gradients like the primary:
-// the base model and the trainable parameters' shapes (method and LoRA
-// configuration), the seed (it keys the dropout masks) and the largest job.
+// ShardConfig is what a shard needs to compute gradients like the primary
+// and to take the same optimiser steps: the base model and the trainable
+// parameters' shapes (method and LoRA configuration), the seed (it keys the
+// dropout masks), the largest job, and AdamW's schedule, decay and
+// clipping.
 type ShardConfig struct {
 	Model        string             `json:"model"`
 	Method       string             `json:"method"`
@@ -77,6 +80,13 @@ type ShardConfig struct {
 	Seed         uint64             `json:"seed"`
 	SeqLen       int                `json:"seq_len"`
 	Batch        int                `json:"batch"` // most rows a job may have
+
+	LR          float64 `json:"lr"`
+	MinLRFrac   float64 `json:"min_lr_frac"`
+	WarmupSteps int     `json:"warmup_steps"`
+	Steps       int     `json:"steps"`
+	WeightDecay float64 `json:"weight_decay"`
+	GradClip    float64 `json:"grad_clip"`
 }
 
 // Shard is the shard fields of a shard_config request and its reply.
@@ -85,40 +95,48 @@ type Shard struct {
 	Config *ShardConfig `json:"config,omitempty"`
 }
 
-// Shard frames. A step's messages between the primary and a shard (the
-// job and its gradient) are on the critical path of every data-parallel
-// step, so they skip JSON: each is one ArrayBuffer, posted bare (not in a
-// {json, buf} envelope) and transferred. Encoding and decoding JSON through
+// Shard frames. A step's messages between the primary and a shard (jobs
+// and gradients) are on the critical path of every data-parallel step, so
+// they skip JSON: each is one ArrayBuffer, posted bare (not in a {json,
+// buf} envelope) and transferred. Encoding and decoding JSON through
 // reflection cost the wasm build ~0.3 ms per message, several times the
 // postMessage itself. Everything else (shard_config, errors, ready) stays
 // JSON.
 //
-// Layout, little-endian: a 64-byte header of ten uint32s
+// Layout, little-endian: sixteen uint32s
 //
-//	magic "LPSF", kind, id, gen, step, row0, rows, seq_len, vec, n
+//	magic "LPSF", kind, id, gen, k, slot, step, grad_step, slots,
+//	rows_step, row0, rows, seq_len, state, grads, n
 //
-// and three float64s (weight_sum, loss_sum, ms), then vec float32s (the
-// parameters of a job, the gradient of a reply), then n int32 inputs, n
-// int32 targets and n float32 weights (n = rows·seq_len for a job, 0 for a
-// reply). id is the job's request id; a reply carries it back.
+// three float64s (weight_sum, loss_sum, ms) and a uint64 (check), then
+// 3·state float32s (parameters, AdamW m, AdamW v), grads float32s, and n
+// int32 inputs, n int32 targets and n float32 weights (n = rows·seq_len).
+// The fields are core/train's ShardJob (kind FrameJob) and ShardResult
+// (kind FrameGrad: id, step, check, loss_sum and the gradient in grads),
+// plus gen, the shard_config generation they belong to, and ms, the
+// shard's compute time.
 const (
-	FrameJob  = 1 // primary → shard: compute these rows' gradient
-	FrameGrad = 2 // shard → primary: the gradient
+	FrameJob  = 1 // primary → shard
+	FrameGrad = 2 // shard → primary
 )
 
 const (
 	frameMagic  = 0x4653504c // "LPSF"
-	frameHeader = 64
+	frameHeader = 16*4 + 4*8
 )
 
 // ShardFrame is a decoded shard frame; see above for the fields.
 type ShardFrame struct {
-	Kind                         int
-	ID, Gen, Step, Row0, Rows, T int
-	WeightSum, LossSum, Millis   float64
-	Vec                          []float32
-	Inputs, Targets              []int32
-	Weights                      []float32
+	Kind                             int
+	ID, Gen, K, Slot, Step, GradStep int
+	Slots                            uint32
+	RowsStep, Row0, Rows, T          int
+	WeightSum, LossSum, Millis       float64
+	Check                            uint64
+	Params, M, V                     []float32 // a state: all three, or none
+	Grads                            []float32
+	Inputs, Targets                  []int32
+	Weights                          []float32
 }
 
 // IsShardFrame reports whether b starts like a shard frame.
@@ -126,17 +144,21 @@ func IsShardFrame(b []byte) bool {
 	return len(b) >= frameHeader && binary.LittleEndian.Uint32(b) == frameMagic
 }
 
-// AppendShardFrame appends f's encoding to dst. Inputs, Targets and
-// Weights must have the same length.
+// AppendShardFrame appends f's encoding to dst. Params, M and V must have
+// the same length, and so must Inputs, Targets and Weights.
 func AppendShardFrame(dst []byte, f *ShardFrame) []byte {
 	le := binary.LittleEndian
-	for _, v := range []int{frameMagic, f.Kind, f.ID, f.Gen, f.Step, f.Row0, f.Rows, f.T, len(f.Vec), len(f.Inputs)} {
+	for _, v := range []int{frameMagic, f.Kind, f.ID, f.Gen, f.K, f.Slot, f.Step, f.GradStep, int(f.Slots),
+		f.RowsStep, f.Row0, f.Rows, f.T, len(f.Params), len(f.Grads), len(f.Inputs)} {
 		dst = le.AppendUint32(dst, uint32(v))
 	}
 	for _, v := range []float64{f.WeightSum, f.LossSum, f.Millis} {
 		dst = le.AppendUint64(dst, math.Float64bits(v))
 	}
-	dst = AppendFloat32sRaw(dst, f.Vec)
+	dst = le.AppendUint64(dst, f.Check)
+	for _, v := range [][]float32{f.Params, f.M, f.V, f.Grads} {
+		dst = AppendFloat32sRaw(dst, v)
+	}
 	for _, v := range [][]int32{f.Inputs, f.Targets} {
 		for _, x := range v {
 			dst = le.AppendUint32(dst, uint32(x))
@@ -152,27 +174,32 @@ func DecodeShardFrame(b []byte, f *ShardFrame) error {
 		return fmt.Errorf("protocol: not a shard frame (%d bytes)", len(b))
 	}
 	le := binary.LittleEndian
-	var h [10]int
+	var h [16]int
 	for i := range h {
 		h[i] = int(int32(le.Uint32(b[4*i:])))
 	}
-	P, N := h[8], h[9]
-	if P < 0 || N < 0 || len(b) != frameHeader+4*(P+3*N) {
-		return fmt.Errorf("protocol: shard frame of %d bytes for %d numbers and %d positions", len(b), P, N)
+	S, G, N := h[13], h[14], h[15]
+	if S < 0 || G < 0 || N < 0 || len(b) != frameHeader+4*(3*S+G+3*N) {
+		return fmt.Errorf("protocol: shard frame of %d bytes for a state of %d, %d gradient numbers and %d positions", len(b), S, G, N)
 	}
-	f.Kind, f.ID, f.Gen, f.Step, f.Row0, f.Rows, f.T = h[1], h[2], h[3], h[4], h[5], h[6], h[7]
-	f.WeightSum = math.Float64frombits(le.Uint64(b[40:]))
-	f.LossSum = math.Float64frombits(le.Uint64(b[48:]))
-	f.Millis = math.Float64frombits(le.Uint64(b[56:]))
+	f.Kind, f.ID, f.Gen, f.K, f.Slot, f.Step, f.GradStep = h[1], h[2], h[3], h[4], h[5], h[6], h[7]
+	f.Slots = uint32(h[8])
+	f.RowsStep, f.Row0, f.Rows, f.T = h[9], h[10], h[11], h[12]
+	f.WeightSum = math.Float64frombits(le.Uint64(b[64:]))
+	f.LossSum = math.Float64frombits(le.Uint64(b[72:]))
+	f.Millis = math.Float64frombits(le.Uint64(b[80:]))
+	f.Check = le.Uint64(b[88:])
 	b = b[frameHeader:]
-	f.Vec = float32sInto(f.Vec, b[:4*P])
-	b = b[4*P:]
+	f.Params, b = float32sInto(f.Params, b, S)
+	f.M, b = float32sInto(f.M, b, S)
+	f.V, b = float32sInto(f.V, b, S)
+	f.Grads, b = float32sInto(f.Grads, b, G)
 	f.Inputs, f.Targets = resize(f.Inputs, N), resize(f.Targets, N)
 	for i := range N {
 		f.Inputs[i] = int32(le.Uint32(b[4*i:]))
 		f.Targets[i] = int32(le.Uint32(b[4*(N+i):]))
 	}
-	f.Weights = float32sInto(f.Weights, b[8*N:])
+	f.Weights, _ = float32sInto(f.Weights, b[8*N:], N)
 	return nil
 }
 
@@ -183,13 +210,14 @@ func resize[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// float32sInto reads len(b)/4 little-endian float32s into dst, resized.
-func float32sInto(dst []float32, b []byte) []float32 {
-	dst = resize(dst, len(b)/4)
+// float32sInto reads n little-endian float32s from b into dst, resized,
+// and returns the rest of b.
+func float32sInto(dst []float32, b []byte, n int) ([]float32, []byte) {
+	dst = resize(dst, n)
 	for i := range dst {
 		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
-	return dst
+	return dst, b[4*n:]
 }
 
 // AppendFloat32sRaw appends v to dst as little-endian float32 bytes.

@@ -12,7 +12,8 @@ import (
 func TestShardMessagesRoundTrip(t *testing.T) {
 	r := Request{ID: 1, Type: TypeShardConfig, Shard: &Shard{Gen: 3, Config: &ShardConfig{Model: "nano", Method: "lora", Rank: 8, Alpha: 16,
 		Dropout: 0.1, Targets: []string{"q_proj", "v_proj"}, RankPattern: map[string]int{"h.0.attn.q_proj": 4},
-		AlphaPattern: map[string]float64{"v_proj": 2}, Seed: 1 << 40, SeqLen: 64, Batch: 8}}}
+		AlphaPattern: map[string]float64{"v_proj": 2}, Seed: 1 << 40, SeqLen: 64, Batch: 8,
+		LR: 3e-3, MinLRFrac: 0.1, WarmupSteps: 20, Steps: 500, WeightDecay: 0.01, GradClip: 1}}}
 	j, p, err := r.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -23,10 +24,12 @@ func TestShardMessagesRoundTrip(t *testing.T) {
 		t.Fatalf("%s: got %+v, %v", r.Type, got, err)
 	}
 
-	job := ShardFrame{Kind: FrameJob, ID: 2, Gen: 3, Step: 7, Row0: 4, Rows: 1, T: 4, WeightSum: 12.5,
-		Vec:    []float32{1.5, -2, float32(math.Inf(1)), 3e-8},
+	job := ShardFrame{Kind: FrameJob, ID: 2, Gen: 3, K: 3, Slot: 2, Step: 7, GradStep: 6, Slots: 0b011, RowsStep: 7, Row0: 4, Rows: 1, T: 4, WeightSum: 12.5,
+		Params: []float32{1.5, -2, float32(math.Inf(1)), 3e-8}, M: []float32{1, 2, 3, 4}, V: []float32{5, 6, 7, 8},
+		Grads:  []float32{9, 10, 11, 12, 13, 14, 15, 16},
 		Inputs: []int32{1, 2, 96, 0}, Targets: []int32{2, 96, 0, -1}, Weights: []float32{0, 1, 1, 0.5}}
-	grad := ShardFrame{Kind: FrameGrad, ID: 2, Gen: 3, LossSum: 4.25, Millis: 1.5, Vec: []float32{0.25, -1, 0, 7},
+	grad := ShardFrame{Kind: FrameGrad, ID: 2, Gen: 3, Step: 7, Check: 1<<63 + 5, LossSum: 4.25, Millis: 1.5,
+		Params: []float32{}, M: []float32{}, V: []float32{}, Grads: []float32{0.25, -1, 0, 7},
 		Inputs: []int32{}, Targets: []int32{}, Weights: []float32{}}
 	var into ShardFrame // reused across decodes, as the workers do
 	for _, f := range []ShardFrame{job, grad} {

@@ -66,8 +66,7 @@ var global = js.Global()
 func post(msgs []protocol.Message) {
 	for _, m := range msgs {
 		if m.Frame != nil { // to the primary, from a shard (shards.go)
-			buf := jswire.Frame(m.Frame)
-			global.Call("postMessage", buf, []any{buf})
+			global.Call("postMessage", jswire.Frame(m.Frame)) // copied, not transferred (jswire.Frame)
 			continue
 		}
 		j, p, err := m.Encode()

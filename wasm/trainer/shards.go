@@ -15,11 +15,13 @@ import (
 
 // More cores. Go's wasm is single-threaded, so the session that trains (the
 // primary) starts shard workers of its own: nested Web Workers running this
-// same program, each holding its own copy of the base model. Every step the
-// primary's core/train.Trainer sends each shard its rows of the batch and
-// the current trainable parameters, computes its own rows, adds the shards'
-// gradients and steps AdamW (see core/train, Shard). The UI only says how
-// many workers (the workers request); everything else happens here, in the
+// same program, each holding its own copy of the base model and a replica
+// of the training state. Every step each worker computes its rows'
+// gradient, the primary and the shards exchange gradients (the primary's
+// message also brings the shard its rows of the next step), and each
+// applies the same AdamW step (see core/train, Shard; the messages are
+// binary shard frames, protocol.ShardFrame). The UI only says how many
+// workers (the workers request); everything else happens here, in the
 // background:
 //
 //   - Shards are started and configured outside the training step, and
@@ -87,26 +89,25 @@ type shardPool struct {
 
 	reported [2]int // workers training and shards running, as last sent in a status event
 
-	// Timing since the last status (status.workers.shard_ms, wait_ms).
-	jobs, steps                  int
-	shardSecs, waitSecs, ownSecs float64
+	// The shards' compute since the last status (status.workers.shard_ms).
+	jobs      int
+	shardSecs float64
 }
 
 // shardClient is one shard worker as the primary sees it. It implements
 // train.Shard.
 type shardClient struct {
-	conn    ShardConn
-	gen     int // generation of the last shard_config sent
-	ackGen  int // generation the shard has built (0: none)
-	cfgID   int // id of that shard_config request
-	sentAt  time.Time
-	nextID  int
-	pending int // id of the shard_grad in flight
-	frame   []byte
-	reply   protocol.ShardFrame // the last reply, decoded; its Vec is the ShardResult's Grad
-	started time.Time           // when the job in flight was posted
-	err     error               // the shard is dead
-	pool    *shardPool
+	conn   ShardConn
+	gen    int // generation of the last shard_config sent
+	ackGen int // generation the shard has built (0: none)
+	cfgID  int // id of that shard_config request
+	sentAt time.Time
+	nextID int
+	frame  []byte              // the last job, encoded
+	reply  protocol.ShardFrame // the last reply, decoded; its Grads are the ShardResult's Grad
+	result train.ShardResult
+	err    error // the shard is dead
+	pool   *shardPool
 }
 
 // workersRequest answers a workers request.
@@ -123,7 +124,8 @@ func (s *Session) workersRequest(id, n int) ([]protocol.Message, error) {
 // shardConfigOf is what a shard needs to mirror the trainer tr of model name.
 func shardConfigOf(name string, tr *train.Trainer) protocol.ShardConfig {
 	c := tr.Cfg
-	sc := protocol.ShardConfig{Model: name, Method: string(c.Method), Seed: c.Seed, SeqLen: c.SeqLen, Batch: c.Batch}
+	sc := protocol.ShardConfig{Model: name, Method: string(c.Method), Seed: c.Seed, SeqLen: c.SeqLen, Batch: c.Batch,
+		LR: c.LR, MinLRFrac: c.MinLRFrac, WarmupSteps: c.WarmupSteps, Steps: c.Steps, WeightDecay: c.WeightDecay, GradClip: c.GradClip}
 	if c.Method == train.MethodLoRA {
 		l := c.LoRA
 		sc.Rank, sc.Alpha, sc.RSLoRA, sc.Dropout, sc.Targets = l.Rank, l.Alpha, l.UseRSLoRA, l.Dropout, slices.Clone(l.Targets)
@@ -279,12 +281,13 @@ func (s *Session) workersStatus() *protocol.Workers {
 	}
 	if p.jobs > 0 {
 		w.ShardMillis = 1e3 * p.shardSecs / float64(p.jobs)
-		w.WaitMillis = 1e3 * p.waitSecs / float64(p.jobs)
-		p.jobs, p.shardSecs, p.waitSecs = 0, 0, 0
+		p.jobs, p.shardSecs = 0, 0
 	}
-	if p.steps > 0 {
-		w.OwnMillis = 1e3 * p.ownSecs / float64(p.steps)
-		p.steps, p.ownSecs = 0, 0
+	if s.run != nil && p.attachedTo == s.run.tr {
+		if st := s.run.tr.ShardStats(); st.Steps > 0 {
+			w.OwnMillis = float64(st.Own.Microseconds()) / 1e3 / float64(st.Steps)
+			w.WaitMillis = float64(st.Wait.Microseconds()) / 1e3 / float64(st.Steps)
+		}
 	}
 	if s.run != nil && w.Note == "" && w.Requested > s.run.tr.Cfg.Batch {
 		w.Note = fmt.Sprintf("at most %d workers for a batch of %d", s.run.tr.Cfg.Batch, s.run.tr.Cfg.Batch)
@@ -331,10 +334,13 @@ func (c *shardClient) die(err error) error {
 	return c.err
 }
 
-// take handles a message that is not the reply to the job in flight: the
-// ready event, a shard_config reply, or an error.
+// take handles a message that is not a gradient the trainer waits for:
+// the ready event, a shard_config reply, an error, or a gradient of a job
+// since replaced (a new configuration, a new run).
 func (c *shardClient) take(m protocol.Message) error {
 	switch {
+	case m.Frame != nil:
+		return nil
 	case m.Type == protocol.TypeReady && m.Re == 0:
 		return nil
 	case m.Type == protocol.TypeError:
@@ -348,33 +354,28 @@ func (c *shardClient) take(m protocol.Message) error {
 	return fmt.Errorf("unexpected %q message", m.Type)
 }
 
-// Start posts job as a shard frame (train.Shard).
-func (c *shardClient) Start(job *train.ShardJob) error {
+// Send posts job as a shard frame (train.Shard).
+func (c *shardClient) Send(job *train.ShardJob) error {
 	if c.err != nil {
 		return c.err
 	}
-	c.nextID++
-	c.pending, c.started = c.nextID, time.Now()
-	c.frame = protocol.AppendShardFrame(c.frame[:0], &protocol.ShardFrame{Kind: protocol.FrameJob, ID: c.pending, Gen: c.gen,
-		Step: job.Step, Row0: job.Row0, Rows: job.B, T: job.T, WeightSum: job.WeightSum,
-		Vec: job.Params, Inputs: job.Inputs, Targets: job.Targets, Weights: job.Weights})
+	c.frame = protocol.AppendShardFrame(c.frame[:0], &protocol.ShardFrame{Kind: protocol.FrameJob, ID: job.ID, Gen: c.gen,
+		K: job.K, Slot: job.Slot, Step: job.Step, GradStep: job.GradStep, Slots: job.Slots,
+		RowsStep: job.RowsStep, Row0: job.Row0, Rows: job.B, T: job.T, WeightSum: job.WeightSum,
+		Params: job.Params, M: job.M, V: job.V, Grads: job.Grads, Inputs: job.Inputs, Targets: job.Targets, Weights: job.Weights})
 	if err := c.conn.SendFrame(c.frame); err != nil {
 		return c.die(err)
 	}
 	return nil
 }
 
-// Wait returns the reply to the job in flight (train.Shard).
+// Wait returns the shard's next gradient (train.Shard). Its slices are
+// reused by the next call.
 func (c *shardClient) Wait() (*train.ShardResult, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	start := time.Now()
-	if p := c.pool; p != nil && len(p.attached) > 0 && p.attached[0] == c {
-		p.steps++ // the first shard waited for: the primary has just computed its rows
-		p.ownSecs += start.Sub(p.attached[len(p.attached)-1].started).Seconds()
-	}
-	deadline := start.Add(shardJobTimeout)
+	deadline := time.Now().Add(shardJobTimeout)
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
@@ -388,9 +389,6 @@ func (c *shardClient) Wait() (*train.ShardResult, error) {
 			continue
 		}
 		if m.Frame == nil {
-			if m.Re == c.pending && m.Type == protocol.TypeError {
-				return nil, c.die(errors.New(m.Message))
-			}
 			if err := c.take(m); err != nil {
 				return nil, c.die(err)
 			}
@@ -400,15 +398,18 @@ func (c *shardClient) Wait() (*train.ShardResult, error) {
 		if err := protocol.DecodeShardFrame(m.Frame, f); err != nil {
 			return nil, c.die(err)
 		}
-		if f.Kind != protocol.FrameGrad || f.ID != c.pending || f.Gen != c.gen {
-			return nil, c.die(fmt.Errorf("a shard frame of kind %d for job %d of configuration %d, while waiting for job %d of %d", f.Kind, f.ID, f.Gen, c.pending, c.gen))
+		if f.Kind != protocol.FrameGrad {
+			return nil, c.die(fmt.Errorf("a shard frame of kind %d", f.Kind))
+		}
+		if f.Gen != c.gen {
+			continue // computed for an earlier configuration
 		}
 		if p := c.pool; p != nil {
 			p.jobs++
 			p.shardSecs += f.Millis / 1e3
-			p.waitSecs += time.Since(start).Seconds()
 		}
-		return &train.ShardResult{LossSum: f.LossSum, Grad: f.Vec}, nil
+		c.result = train.ShardResult{ID: f.ID, Step: f.Step, Check: f.Check, LossSum: f.LossSum, Grad: f.Grads}
+		return &c.result, nil
 	}
 }
 
@@ -442,6 +443,7 @@ func (s *Session) shardRequest(req protocol.Request) ([]protocol.Message, error)
 		}
 		tc := train.DefaultConfig()
 		tc.Method, tc.Seed, tc.SeqLen, tc.Batch = train.Method(c.Method), c.Seed, c.SeqLen, c.Batch
+		tc.LR, tc.MinLRFrac, tc.WarmupSteps, tc.Steps, tc.WeightDecay, tc.GradClip = c.LR, c.MinLRFrac, c.WarmupSteps, c.Steps, c.WeightDecay, c.GradClip
 		tc.LoRA = lora.Config{Rank: c.Rank, Alpha: c.Alpha, UseRSLoRA: c.RSLoRA, Dropout: c.Dropout, Targets: slices.Clone(c.Targets),
 			RankPattern: c.RankPattern, AlphaPattern: c.AlphaPattern, Init: lora.InitDefault}
 		work := b.m.Clone()
@@ -457,9 +459,10 @@ func (s *Session) shardRequest(req protocol.Request) ([]protocol.Message, error)
 	}
 }
 
-// HandleFrame answers a shard frame from the primary: a job, whose reply
-// is the gradient frame, or an error message with re = the job's id. The
-// returned frame stays valid until the next call.
+// HandleFrame takes a shard frame from the primary: a job, whose reply is
+// the gradient frame once the shard can compute its rows (nothing while it
+// waits for the other workers' gradients), or an error message with re =
+// the job's id. The returned frame stays valid until the next call.
 func (s *Session) HandleFrame(b []byte) (out []protocol.Message) {
 	id := 0
 	if len(b) >= 12 {
@@ -470,38 +473,42 @@ func (s *Session) HandleFrame(b []byte) (out []protocol.Message) {
 			out = []protocol.Message{s.internalError(id, p)}
 		}
 	}()
-	m, err := s.shardJob(b)
+	out, err := s.shardJob(b)
 	if err != nil {
 		return []protocol.Message{errorMsg(id, fmt.Errorf("shard_grad: %v", err))}
 	}
-	return []protocol.Message{m}
+	return out
 }
 
-func (s *Session) shardJob(b []byte) (protocol.Message, error) {
+func (s *Session) shardJob(b []byte) ([]protocol.Message, error) {
 	start := time.Now()
 	role := s.shards.role
-	var job protocol.ShardFrame
+	var f protocol.ShardFrame
 	if role != nil {
-		job = role.job // reuse its slices
+		f = role.job // reuse its slices
 	}
-	if err := protocol.DecodeShardFrame(b, &job); err != nil {
-		return protocol.Message{}, err
+	if err := protocol.DecodeShardFrame(b, &f); err != nil {
+		return nil, err
 	}
-	if role == nil || role.gen != job.Gen {
-		return protocol.Message{}, fmt.Errorf("job for configuration %d, this shard has %d", job.Gen, max(0, genOf(role)))
+	if role == nil || role.gen != f.Gen {
+		return nil, fmt.Errorf("job for configuration %d, this shard has %d", f.Gen, max(0, genOf(role)))
 	}
-	role.job = job
-	if job.Kind != protocol.FrameJob {
-		return protocol.Message{}, fmt.Errorf("a shard frame of kind %d", job.Kind)
+	role.job = f
+	if f.Kind != protocol.FrameJob {
+		return nil, fmt.Errorf("a shard frame of kind %d", f.Kind)
 	}
-	loss, err := role.tr.ShardGradient(&train.ShardJob{Step: job.Step, Row0: job.Row0, B: job.Rows, T: job.T,
-		Inputs: job.Inputs, Targets: job.Targets, Weights: job.Weights, WeightSum: job.WeightSum, Params: job.Vec}, role.grad)
-	if err != nil {
-		return protocol.Message{}, err
+	job := &train.ShardJob{ID: f.ID, K: f.K, Slot: f.Slot, Step: f.Step, GradStep: f.GradStep, Slots: f.Slots, Grads: f.Grads,
+		RowsStep: f.RowsStep, Row0: f.Row0, B: f.Rows, T: f.T, Inputs: f.Inputs, Targets: f.Targets, Weights: f.Weights, WeightSum: f.WeightSum}
+	if len(f.Params) > 0 {
+		job.Params, job.M, job.V = f.Params, f.M, f.V
 	}
-	role.reply = protocol.AppendShardFrame(role.reply[:0], &protocol.ShardFrame{Kind: protocol.FrameGrad, ID: job.ID, Gen: job.Gen,
-		LossSum: loss, Millis: float64(time.Since(start).Microseconds()) / 1e3, Vec: role.grad})
-	return protocol.Message{Frame: role.reply}, nil
+	r, err := role.tr.ShardHandle(job)
+	if err != nil || r == nil {
+		return nil, err
+	}
+	role.reply = protocol.AppendShardFrame(role.reply[:0], &protocol.ShardFrame{Kind: protocol.FrameGrad, ID: r.ID, Gen: f.Gen,
+		Step: r.Step, Check: r.Check, LossSum: r.LossSum, Millis: float64(time.Since(start).Microseconds()) / 1e3, Grads: r.Grad})
+	return []protocol.Message{{Frame: role.reply}}, nil
 }
 
 func genOf(r *shardRole) int {

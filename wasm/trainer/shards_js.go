@@ -106,7 +106,7 @@ func (c *jsShard) Send(req protocol.Request) (err error) {
 	return nil
 }
 
-// SendFrame posts a shard frame, as a bare transferred ArrayBuffer.
+// SendFrame posts a shard frame, as a bare ArrayBuffer.
 func (c *jsShard) SendFrame(frame []byte) (err error) {
 	if c.closed {
 		return errors.New("the worker was closed")
@@ -116,8 +116,7 @@ func (c *jsShard) SendFrame(frame []byte) (err error) {
 			err = fmt.Errorf("posting to the worker: %v", r)
 		}
 	}()
-	buf := jswire.Frame(frame)
-	c.w.Call("postMessage", buf, []any{buf})
+	c.w.Call("postMessage", jswire.Frame(frame)) // copied, not transferred (jswire.Frame)
 	return nil
 }
 

@@ -32,13 +32,25 @@ func Envelope(jsonText, payload []byte) (env, transfer js.Value) {
 	return env, transfer
 }
 
-// Frame copies a shard frame into a fresh ArrayBuffer, to be posted as
-// postMessage(buf, [buf]).
+// Frame copies a shard frame into an ArrayBuffer of its size, to be posted
+// as postMessage(buf) and NOT transferred: the buffer is reused by the next
+// Frame of the same size (a step's frames all have one size), since a fresh
+// ArrayBuffer per message cost far more than the copy postMessage then
+// makes of it.
 func Frame(frame []byte) (buf js.Value) {
-	u8 := uint8Array.New(len(frame))
+	u8, ok := staging[len(frame)]
+	if !ok {
+		if len(staging) >= 8 { // sizes of a past configuration
+			clear(staging)
+		}
+		u8 = uint8Array.New(len(frame))
+		staging[len(frame)] = u8
+	}
 	js.CopyBytesToJS(u8, frame)
 	return u8.Get("buffer")
 }
+
+var staging = map[int]js.Value{}
 
 var (
 	arrayBuffer = js.Global().Get("ArrayBuffer")

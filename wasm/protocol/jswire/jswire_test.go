@@ -52,7 +52,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	}
 
 	// A shard frame: a bare ArrayBuffer, no JSON.
-	frame := protocol.AppendShardFrame(nil, &protocol.ShardFrame{Kind: protocol.FrameGrad, ID: 4, Vec: []float32{1, 2}})
+	frame := protocol.AppendShardFrame(nil, &protocol.ShardFrame{Kind: protocol.FrameGrad, ID: 4, Grads: []float32{1, 2}})
 	buf := Frame(frame)
 	if !buf.InstanceOf(js.Global().Get("ArrayBuffer")) {
 		t.Fatal("Frame did not make an ArrayBuffer")
