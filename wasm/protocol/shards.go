@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // More cores: the training worker (the "primary") trains data-parallel with
@@ -157,14 +158,11 @@ func AppendShardFrame(dst []byte, f *ShardFrame) []byte {
 	}
 	dst = le.AppendUint64(dst, f.Check)
 	for _, v := range [][]float32{f.Params, f.M, f.V, f.Grads} {
-		dst = AppendFloat32sRaw(dst, v)
+		dst = appendSection(dst, v)
 	}
-	for _, v := range [][]int32{f.Inputs, f.Targets} {
-		for _, x := range v {
-			dst = le.AppendUint32(dst, uint32(x))
-		}
-	}
-	return AppendFloat32sRaw(dst, f.Weights)
+	dst = appendSection(dst, f.Inputs)
+	dst = appendSection(dst, f.Targets)
+	return appendSection(dst, f.Weights)
 }
 
 // DecodeShardFrame parses a shard frame into f, reusing f's slices when
@@ -190,16 +188,13 @@ func DecodeShardFrame(b []byte, f *ShardFrame) error {
 	f.Millis = math.Float64frombits(le.Uint64(b[80:]))
 	f.Check = le.Uint64(b[88:])
 	b = b[frameHeader:]
-	f.Params, b = float32sInto(f.Params, b, S)
-	f.M, b = float32sInto(f.M, b, S)
-	f.V, b = float32sInto(f.V, b, S)
-	f.Grads, b = float32sInto(f.Grads, b, G)
-	f.Inputs, f.Targets = resize(f.Inputs, N), resize(f.Targets, N)
-	for i := range N {
-		f.Inputs[i] = int32(le.Uint32(b[4*i:]))
-		f.Targets[i] = int32(le.Uint32(b[4*(N+i):]))
-	}
-	f.Weights, _ = float32sInto(f.Weights, b[8*N:], N)
+	f.Params, b = readSection(f.Params, b, S)
+	f.M, b = readSection(f.M, b, S)
+	f.V, b = readSection(f.V, b, S)
+	f.Grads, b = readSection(f.Grads, b, G)
+	f.Inputs, b = readSection(f.Inputs, b, N)
+	f.Targets, b = readSection(f.Targets, b, N)
+	f.Weights, _ = readSection(f.Weights, b, N)
 	return nil
 }
 
@@ -210,27 +205,58 @@ func resize[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// float32sInto reads n little-endian float32s from b into dst, resized,
-// and returns the rest of b.
-func float32sInto(dst []float32, b []byte, n int) ([]float32, []byte) {
+// A frame's sections are arrays of 4-byte little-endian numbers. Where
+// the machine is little-endian too (wasm always is) they are copied as
+// bytes: for full fine-tuning's gradients, hundreds of thousands of numbers
+// a step, a loop over them cost the wasm build about a millisecond.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+type word interface{ ~float32 | ~int32 }
+
+// appendSection appends v's numbers to dst, little-endian.
+func appendSection[T word](dst []byte, v []T) []byte {
+	if littleEndian {
+		return append(dst, bytesOf(v)...)
+	}
+	for _, x := range v {
+		dst = binary.LittleEndian.AppendUint32(dst, bitsOf(x))
+	}
+	return dst
+}
+
+// readSection reads n numbers from b into dst, resized, and returns the
+// rest of b.
+func readSection[T word](dst []T, b []byte, n int) ([]T, []byte) {
 	dst = resize(dst, n)
-	for i := range dst {
-		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	if littleEndian {
+		copy(bytesOf(dst), b)
+	} else {
+		for i := range dst {
+			dst[i] = fromBits[T](binary.LittleEndian.Uint32(b[4*i:]))
+		}
 	}
 	return dst, b[4*n:]
 }
 
-// AppendFloat32sRaw appends v to dst as little-endian float32 bytes.
-func AppendFloat32sRaw(dst []byte, v []float32) []byte {
-	dst, _ = AppendFloat32s(dst, v)
-	return dst
+// bytesOf is the memory of v as bytes.
+func bytesOf[T word](v []T) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
 }
 
-// Float32sOf reads len(b)/4 little-endian float32s.
-func Float32sOf(b []byte) []float32 {
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+func bitsOf[T word](x T) uint32 {
+	if f, ok := any(x).(float32); ok {
+		return math.Float32bits(f)
 	}
-	return out
+	return uint32(int32(x))
+}
+
+func fromBits[T word](u uint32) T {
+	var x T
+	if _, ok := any(x).(float32); ok {
+		return T(math.Float32frombits(u))
+	}
+	return T(int32(u))
 }

@@ -1,6 +1,8 @@
 package protocol
 
 import (
+	"bytes"
+	"encoding/binary"
 	"math"
 	"reflect"
 	"slices"
@@ -32,8 +34,20 @@ func TestShardMessagesRoundTrip(t *testing.T) {
 		Params: []float32{}, M: []float32{}, V: []float32{}, Grads: []float32{0.25, -1, 0, 7},
 		Inputs: []int32{}, Targets: []int32{}, Weights: []float32{}}
 	var into ShardFrame // reused across decodes, as the workers do
+	defer func(le bool) { littleEndian = le }(littleEndian)
 	for _, f := range []ShardFrame{job, grad} {
+		// The byte-copy path (this machine's) and the portable loop make
+		// the same bytes.
+		littleEndian = false
+		slow := AppendShardFrame(nil, &f)
+		if err := DecodeShardFrame(slow, &into); err != nil || !reflect.DeepEqual(into, f) {
+			t.Fatalf("kind %d, portable path: got %+v, %v; want %+v", f.Kind, into, err, f)
+		}
+		littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 		b := AppendShardFrame(nil, &f)
+		if !bytes.Equal(b, slow) {
+			t.Fatalf("kind %d: the two encodings differ", f.Kind)
+		}
 		if !IsShardFrame(b) {
 			t.Fatal("a frame does not look like one")
 		}
