@@ -1,7 +1,9 @@
 package train
 
 import (
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/lora-playground/lora-playground/core/data"
 	"github.com/lora-playground/lora-playground/core/lora"
@@ -77,5 +79,29 @@ func TestPromptCompletionStepDoesNotAllocate(t *testing.T) {
 	}
 	if allocs := testing.AllocsPerRun(5, func() { tr.Step() }); allocs != 0 {
 		t.Errorf("%v allocations per step, want 0", allocs)
+	}
+}
+
+// TestRunAllocatesForTheStepsItTakes: Run(n, budget) with n far beyond
+// what the budget allows allocates for the steps it takes, not for n.
+func TestRunAllocatesForTheStepsItTakes(t *testing.T) {
+	cfg := testConfig(MethodLoRA)
+	ts, _ := samplers(t, corpus(), cfg.SeqLen)
+	tr, err := New(tinyModel(t), cfg, ts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Step(); err != nil { // buffers made
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res, err := tr.Run(1_000_000, time.Nanosecond) // one step, then over budget
+	runtime.ReadMemStats(&after)
+	if err != nil || len(res) != 1 {
+		t.Fatalf("%d results, %v", len(res), err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 64<<10 {
+		t.Fatalf("Run of one step of a million allocated %d bytes", n)
 	}
 }

@@ -300,7 +300,10 @@ func (t *Trainer) Step() (StepResult, error) {
 // between messages.
 func (t *Trainer) Run(n int, budget time.Duration) ([]StepResult, error) {
 	start := time.Now()
-	out := make([]StepResult, 0, n)
+	// n is often the rest of the run (a million steps in the workers
+	// bench) while a chunk takes a few: room for n results would be
+	// megabytes allocated, zeroed and collected every chunk.
+	out := make([]StepResult, 0, min(n, 32))
 	for i := 0; i < n; i++ {
 		r, err := t.Step()
 		if err != nil {
