@@ -42,8 +42,10 @@ import (
 //  4. A shard that has its next rows starts on them at once.
 //
 // So a step costs each worker its own rows plus one message each way,
-// sent at the same time, and the next step's rows are already there:
-// nothing waits on a round trip. The combined gradient is the
+// sent at the same time, and the next step's rows are already there: a
+// worker waits for the other's one-way message, never a round trip (the
+// job, then its answer) as when the parameters travelled every step. The
+// combined gradient is the
 // single-worker gradient up to float32 summation order (each row's dlogits
 // are bit-identical; see model.Activations.SetLossNormalizer), and with
 // dropout the masks are the same too (dropoutSource).
