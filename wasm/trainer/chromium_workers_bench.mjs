@@ -87,17 +87,28 @@ try {
     await page.evaluate(({ config }) => window.bench.start('other', config, 1), { config });
     console.log(`Chromium, ${r.name}, T=${T}:`);
     const best = { one: 0, two: 0, both: 0 };
+    const ratios = [];
     for (let i = 1; i <= rounds; i++) {
       const [a] = await page.evaluate(({ ms }) => window.bench.play(['one'], ms), { ms });
       const [b] = await page.evaluate(({ ms }) => window.bench.play(['two'], ms), { ms });
       const [x, y] = await page.evaluate(({ ms }) => window.bench.play(['one', 'other'], ms), { ms });
       best.one = Math.max(best.one, a.tps); best.two = Math.max(best.two, b.tps); best.both = Math.max(best.both, x.tps + y.tps);
+      ratios.push(b.tps / a.tps);
       console.log(`  round ${i}: 1 worker ${a.tps.toFixed(0)} tokens/s   2 workers ${b.tps.toFixed(0)} tokens/s (${b.active} active; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms)   ×${(b.tps / a.tps).toFixed(2)}` +
         `   [control: two independent runs ×${((x.tps + y.tps) / a.tps).toFixed(2)}]`);
     }
     console.log(`  best:    1 worker ${best.one.toFixed(0)} tokens/s   2 workers ${best.two.toFixed(0)} tokens/s   ×${(best.two / best.one).toFixed(2)}   [control best ×${(best.both / best.one).toFixed(2)}]`);
+    // A round's two runs are seconds apart, so their ratio sees the same
+    // machine; best-of-each can pair a lucky 1-worker round with another
+    // round's 2 workers when the machine's speed drifts.
+    console.log(`  median of the rounds' ratios: ×${median(ratios).toFixed(2)}`);
     await page.evaluate(() => window.bench.stop());
   }
 } finally {
   await browser.close();
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }

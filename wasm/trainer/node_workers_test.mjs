@@ -156,6 +156,10 @@ function fail(msg) {
   process.exit(1);
 }
 function check(cond, msg) { if (!cond) throw new Error(msg); }
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // untilActive polls status until n workers train (the shards load the model first).
@@ -257,10 +261,13 @@ async function benchmark() {
     await play(one, 800, tokens);
     await play(two, 800, tokens);
     const best = { 1: { tps: 0, wall: 0 }, 2: { tps: 0, wall: 0 }, both: 0 };
+    const ratios = [], wallRatios = [];
     console.log(`${r.name}, T=${c1.status.config.seq_len}:`);
     for (let i = 1; i <= rounds; i++) {
       const a = await play(one, ms, tokens);
       const b = await play(two, ms, tokens);
+      ratios.push(b.tps / a.tps);
+      wallRatios.push(b.wall / a.wall);
       for (const [k, v] of [[1, a], [2, b]]) {
         best[k].tps = Math.max(best[k].tps, v.tps);
         best[k].wall = Math.max(best[k].wall, v.wall);
@@ -277,6 +284,10 @@ async function benchmark() {
     }
     console.log(`  best:    1 worker ${best[1].tps.toFixed(0)} tokens/s   2 workers ${best[2].tps.toFixed(0)} tokens/s   ×${(best[2].tps / best[1].tps).toFixed(2)} (wall ×${(best[2].wall / best[1].wall).toFixed(2)})`);
     console.log(`  control best: two independent runs together ×${(best.both / best[1].tps).toFixed(2)} of the best single run`);
+    // A round's two runs are seconds apart, so their ratio sees the same
+    // machine; best-of-each can pair a lucky 1-worker round with another
+    // round's 2 workers when the machine's speed drifts.
+    console.log(`  median of the rounds' ratios: ×${median(ratios).toFixed(2)} (wall ×${median(wallRatios).toFixed(2)})`);
     await one.w.terminate();
     await two.w.terminate();
     await three.w.terminate();
