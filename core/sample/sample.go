@@ -163,15 +163,26 @@ func ExactMatch(m *model.Model, tok Tokenizer, examples []data.Example, limit in
 	for _, ex := range examples[:limit] {
 		prompt, _ := tok.Encode(ex.Prompt)
 		want, _ := tok.Encode(ex.Completion)
-		got, err := Generate(m, prompt, Options{MaxTokens: len(want) + 1, StopToken: nl, StopAt: true})
+		hit, err := Match(m, prompt, want, nl)
 		if err != nil {
 			return 0, err
 		}
-		if len(got) == len(want)+1 && got[len(want)] == nl && slices.Equal(got[:len(want)], want) {
+		if hit {
 			right++
 		}
 	}
 	return float64(right) / float64(limit), nil
+}
+
+// Match reports whether greedy decoding from prompt gives exactly want and
+// then the token nl: ExactMatch's test of one example, on tokens, so that a
+// worker without the examples' text (a shard) can score it.
+func Match(m *model.Model, prompt, want []int32, nl int32) (bool, error) {
+	got, err := Generate(m, prompt, Options{MaxTokens: len(want) + 1, StopToken: nl, StopAt: true})
+	if err != nil {
+		return false, err
+	}
+	return len(got) == len(want)+1 && got[len(want)] == nl && slices.Equal(got[:len(want)], want), nil
 }
 
 // Tokenizer is what ExactMatch needs of a tokenizer.

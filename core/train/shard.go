@@ -158,6 +158,21 @@ func (t *Trainer) SetShards(shards []Shard) {
 // live shards, at most the batch size.
 func (t *Trainer) Workers() int { return min(len(t.links)+1, t.Cfg.Batch) }
 
+// Replicas returns the live shards whose replica follows the trainer's
+// state, in SetShards order: each has been sent every message of the steps
+// taken so far, so once it has handled them its parameters are the
+// trainer's (an evaluation can use them). None under AdaLoRA, whose shards
+// do not follow.
+func (t *Trainer) Replicas() []Shard {
+	var out []Shard
+	for _, l := range t.links {
+		if l.synced && l.sent && !l.dead && t.adaptive == nil {
+			out = append(out, l.Shard)
+		}
+	}
+	return out
+}
+
 // ShardErrors returns and forgets the shard failures since the last call.
 func (t *Trainer) ShardErrors() []*ShardError {
 	e := t.shardErrs

@@ -116,9 +116,21 @@ type Shard struct {
 // (kind FrameGrad: id, step, check, loss_sum and the gradient in grads),
 // plus gen, the shard_config generation they belong to, and ms, the
 // shard's compute time.
+//
+// Evaluation is shared the same way (kinds FrameEval and FrameScore): the
+// primary hands a shard one unit at a time, id = the evaluation's number,
+// rows_step = the unit's index. A validation-loss unit is one batch (rows,
+// seq_len, inputs, targets, weights); an exact-match unit has rows = 0,
+// row0 = the prompt's length, inputs = the prompt's tokens followed by the
+// expected completion's, and slots = the newline token that ends a
+// completion. The score frame answers with id, rows_step, check (the
+// parameters the shard evaluated with) and loss_sum: the batch's mean loss,
+// or 1 for an exact match and 0 otherwise.
 const (
-	FrameJob  = 1 // primary → shard
-	FrameGrad = 2 // shard → primary
+	FrameJob   = 1 // primary → shard
+	FrameGrad  = 2 // shard → primary
+	FrameEval  = 3 // primary → shard
+	FrameScore = 4 // shard → primary
 )
 
 const (

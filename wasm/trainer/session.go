@@ -104,18 +104,23 @@ type run struct {
 
 // evalJob is an evaluation in progress, advanced by Tick a slice at a time
 // so that it never holds the worker for long.
+//
+// Its units are the loss batches, then the exact-match examples; with
+// shard workers they are shared between the primary and the shards
+// (evalshards.go). Each unit's score is kept and the scores are added in
+// unit order at the end, so the result is the same whoever computed what.
 type evalJob struct {
 	re      int // request id to answer, or 0 for an event
 	start   time.Time
 	step    int
 	batches []*data.Batch
-	next    int // next batch, then next example for accuracy
-	sum, w  float64
-	loss    float64
-	lossOK  bool
-	exIdx   int
-	right   int
 	exLimit int
+
+	score []float64 // per unit: the batch's mean loss, or 1 for an exact match
+	queue []int     // units neither computed nor handed to a shard, in order
+	left  int       // units without a score
+
+	shardEval // the shards' part
 }
 
 // Session is the worker's whole state. It is not safe for concurrent use:
@@ -149,6 +154,7 @@ type Session struct {
 	// nil trains alone.
 	Spawner ShardSpawner
 	shards  shardPool
+	evalSeq int // numbers evaluations shared with shards (evalshards.go)
 }
 
 // NewSession returns a session that loads files with f.
@@ -817,64 +823,116 @@ func (s *Session) stepDone() protocol.Message {
 // fixed validation subset, then exact-match accuracy when the task has it.
 func (s *Session) startEval(re int) {
 	r := s.run
-	s.job = &evalJob{re: re, start: time.Now(), step: r.tr.StepsTaken(), batches: r.evalS.Epoch(r.cfg.Batch)}
+	j := &evalJob{re: re, start: time.Now(), step: r.tr.StepsTaken(), batches: r.evalS.Epoch(r.cfg.Batch)}
 	if s.data.metric == data.MetricExactMatch {
-		s.job.exLimit = min(len(s.data.val), protocol.MaxEvalRows)
+		j.exLimit = min(len(s.data.val), protocol.MaxEvalRows)
 	}
+	j.left = len(j.batches) + j.exLimit
+	j.score = make([]float64, j.left)
+	for u := range j.left {
+		j.queue = append(j.queue, u)
+	}
+	s.job = j
+	s.evalHelpers(j)
+}
+
+// evalUnit computes unit u of the evaluation on this worker.
+func (s *Session) evalUnit(j *evalJob, u int) error {
+	r := s.run
+	if u < len(j.batches) {
+		b := j.batches[u]
+		l, err := r.work.Forward(r.evalActs, b.Inputs, b.Targets, b.Weights, b.B, b.T, nil)
+		if err != nil {
+			return err
+		}
+		j.score[u] = l
+	} else {
+		prompt, want, nl, err := s.matchTokens(u - len(j.batches))
+		if err != nil {
+			return err
+		}
+		hit, err := sample.Match(r.work, prompt, want, nl)
+		if err != nil {
+			return err
+		}
+		if hit {
+			j.score[u] = 1
+		}
+	}
+	j.left--
+	return nil
+}
+
+// matchTokens is validation example k as sample.ExactMatch scores it.
+func (s *Session) matchTokens(k int) (prompt, want []int32, nl int32, err error) {
+	tok := s.base.tok
+	nl, ok := tok.ID('\n')
+	if !ok {
+		return nil, nil, 0, errors.New("sample: the vocabulary has no newline to end completions")
+	}
+	ex := s.data.val[k]
+	prompt, _ = tok.Encode(ex.Prompt)
+	want, _ = tok.Encode(ex.Completion)
+	return prompt, want, nl, nil
 }
 
 // evalSlice advances the evaluation for about one chunk's budget.
 func (s *Session) evalSlice() []protocol.Message {
 	j, r := s.job, s.run
 	start := time.Now()
-	// At least one batch or example per slice, like Trainer.Run's one step,
-	// so that every slice makes progress whatever the budget.
+	// At least one unit (or one wait for the shards) per slice, like
+	// Trainer.Run's one step, so that every slice makes progress whatever
+	// the budget.
 	for first := true; first || time.Since(start) < s.Budget; first = false {
-		if j.next < len(j.batches) {
-			b := j.batches[j.next]
-			l, err := r.work.Forward(r.evalActs, b.Inputs, b.Targets, b.Weights, b.B, b.T, nil)
-			if err != nil {
+		var wait time.Duration
+		if len(j.queue) == 0 { // only the shards' units are left
+			wait = max(s.Budget-time.Since(start), time.Millisecond)
+		}
+		j.collect(wait)
+		if len(j.queue) > 0 {
+			u := j.queue[0]
+			j.queue = j.queue[1:]
+			if err := s.evalUnit(j, u); err != nil {
 				s.job = nil
 				return []protocol.Message{errorMsg(j.re, fmt.Errorf("evaluate: %v", err))}
 			}
-			var w float64
-			for _, x := range b.Weights[:b.B*b.T] {
-				w += float64(x)
-			}
-			j.sum += l * w
-			j.w += w
-			j.next++
 			continue
 		}
-		if j.exIdx < j.exLimit {
-			acc, err := sample.ExactMatch(r.work, s.base.tok, s.data.val[j.exIdx:j.exIdx+1], 1)
-			if err != nil {
-				s.job = nil
-				return []protocol.Message{errorMsg(j.re, fmt.Errorf("evaluate: %v", err))}
-			}
-			if acc == 1 {
-				j.right++
-			}
-			j.exIdx++
-			continue
+		if j.left == 0 {
+			break
 		}
-		break
 	}
-	if j.next < len(j.batches) || j.exIdx < j.exLimit {
+	if j.left > 0 {
 		return nil // more next tick
 	}
 	s.job = nil
-	if j.w == 0 {
+	// The single-worker sums, in unit order.
+	var sum, w float64
+	right := 0
+	for u, b := range j.batches {
+		var bw float64
+		for _, x := range b.Weights[:b.B*b.T] {
+			bw += float64(x)
+		}
+		sum += j.score[u] * bw
+		w += bw
+	}
+	for _, v := range j.score[len(j.batches):] {
+		if v == 1 {
+			right++
+		}
+	}
+	if w == 0 {
 		return []protocol.Message{errorMsg(j.re, errors.New("evaluate: the validation data has no tokens that count"))}
 	}
-	e := protocol.Eval{Step: j.step, ValLoss: j.sum / j.w, Rows: r.evalRows, ValRows: r.valRows,
+	e := protocol.Eval{Step: j.step, ValLoss: sum / w, Rows: r.evalRows, ValRows: r.valRows,
 		Millis: float64(time.Since(j.start).Microseconds()) / 1e3}
 	if math.IsNaN(e.ValLoss) || math.IsInf(e.ValLoss, 0) {
 		return []protocol.Message{errorMsg(j.re, fmt.Errorf("evaluate: the validation loss is %v", e.ValLoss))}
 	}
 	if j.exLimit > 0 {
 		e.Metric, e.AccuracyRows = data.MetricExactMatch, j.exLimit
-		e.Accuracy = float64(j.right) / float64(j.exLimit)
+		e.Accuracy = float64(right) / float64(j.exLimit)
 	}
 	if r.evalRows < r.valRows {
 		e.Note = fmt.Sprintf("validation loss over the first %d of %d validation rows", r.evalRows, r.valRows)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lora-playground/lora-playground/core/lora"
+	"github.com/lora-playground/lora-playground/core/sample"
 	"github.com/lora-playground/lora-playground/core/train"
 	"github.com/lora-playground/lora-playground/wasm/protocol"
 )
@@ -108,6 +109,9 @@ type shardClient struct {
 	result train.ShardResult
 	err    error // the shard is dead
 	pool   *shardPool
+	// Gradient frames that arrived while an evaluation read this shard's
+	// replies (evalshards.go): Wait returns them first, in order.
+	held [][]byte
 }
 
 // workersRequest answers a workers request.
@@ -166,6 +170,7 @@ func (s *Session) syncShards() {
 	}
 	for len(p.clients) > want {
 		last := p.clients[len(p.clients)-1]
+		last.die(errors.New("it was stopped")) // an evaluation in progress stops waiting for it
 		last.conn.Close()
 		p.clients = p.clients[:len(p.clients)-1]
 	}
@@ -377,16 +382,22 @@ func (c *shardClient) Wait() (*train.ShardResult, error) {
 	}
 	deadline := time.Now().Add(shardJobTimeout)
 	for {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return nil, c.die(fmt.Errorf("no gradient after %d s", shardJobTimeout/time.Second))
-		}
-		m, ok, err := c.conn.Receive(left)
-		if err != nil {
-			return nil, c.die(err)
-		}
-		if !ok {
-			continue
+		var m protocol.Message
+		if len(c.held) > 0 {
+			m.Frame, c.held = c.held[0], c.held[1:]
+		} else {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return nil, c.die(fmt.Errorf("no gradient after %d s", shardJobTimeout/time.Second))
+			}
+			var ok bool
+			var err error
+			if m, ok, err = c.conn.Receive(left); err != nil {
+				return nil, c.die(err)
+			}
+			if !ok {
+				continue
+			}
 		}
 		if m.Frame == nil {
 			if err := c.take(m); err != nil {
@@ -397,6 +408,9 @@ func (c *shardClient) Wait() (*train.ShardResult, error) {
 		f := &c.reply
 		if err := protocol.DecodeShardFrame(m.Frame, f); err != nil {
 			return nil, c.die(err)
+		}
+		if f.Kind == protocol.FrameScore {
+			continue // a score of an evaluation that stopped waiting for it (cancelled, or the shard drifted)
 		}
 		if f.Kind != protocol.FrameGrad {
 			return nil, c.die(fmt.Errorf("a shard frame of kind %d", f.Kind))
@@ -494,6 +508,9 @@ func (s *Session) shardJob(b []byte) ([]protocol.Message, error) {
 		return nil, fmt.Errorf("job for configuration %d, this shard has %d", f.Gen, max(0, genOf(role)))
 	}
 	role.job = f
+	if f.Kind == protocol.FrameEval {
+		return role.score(&role.job)
+	}
 	if f.Kind != protocol.FrameJob {
 		return nil, fmt.Errorf("a shard frame of kind %d", f.Kind)
 	}
@@ -516,4 +533,49 @@ func genOf(r *shardRole) int {
 		return 0
 	}
 	return r.gen
+}
+
+// score computes one evaluation unit (protocol.FrameEval) with the shard's
+// replica, as the primary's evalUnit would with its own parameters, and
+// answers with a FrameScore frame carrying the parameters' checksum: the
+// primary uses the score only if the checksum is its own.
+//
+// The replica is never mid-update here: the shard handles its messages in
+// order, and the primary sends evaluation units only between training
+// chunks, after every message of the steps it has completed. The shard may
+// have computed the next step's gradient already (its rows come one step
+// ahead), but that only filled its gradient buffers and the reply already
+// sent; the parameters change only when the other workers' gradients of
+// that step come, which the primary sends after the evaluation. A forward
+// pass here overwrites activations that gradient no longer needs.
+func (r *shardRole) score(f *protocol.ShardFrame) ([]protocol.Message, error) {
+	tr := r.tr
+	var v float64
+	if f.Rows > 0 {
+		n := f.Rows * f.T
+		acts := tr.Activations()
+		if f.Rows > acts.MaxB || f.T != tr.Cfg.SeqLen || len(f.Inputs) != n {
+			return nil, fmt.Errorf("evaluation batch of %d×%d rows (%d positions) does not fit this trainer (%d×%d)", f.Rows, f.T, len(f.Inputs), acts.MaxB, tr.Cfg.SeqLen)
+		}
+		l, err := tr.Model.Forward(acts, f.Inputs, f.Targets, f.Weights, f.Rows, f.T, nil)
+		if err != nil {
+			return nil, err
+		}
+		v = l
+	} else {
+		p := f.Row0
+		if p < 1 || p > len(f.Inputs) {
+			return nil, fmt.Errorf("exact-match prompt of %d of %d tokens", p, len(f.Inputs))
+		}
+		hit, err := sample.Match(tr.Model, f.Inputs[:p], f.Inputs[p:], int32(f.Slots))
+		if err != nil {
+			return nil, err
+		}
+		if hit {
+			v = 1
+		}
+	}
+	r.reply = protocol.AppendShardFrame(r.reply[:0], &protocol.ShardFrame{Kind: protocol.FrameScore, ID: f.ID, Gen: f.Gen,
+		RowsStep: f.RowsStep, Check: tr.ParamsChecksum(), LossSum: v})
+	return []protocol.Message{{Frame: r.reply}}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lora-playground/lora-playground/core/lora"
 	"github.com/lora-playground/lora-playground/core/model"
 	"github.com/lora-playground/lora-playground/core/tokenizer"
 	"github.com/lora-playground/lora-playground/wasm/protocol"
@@ -41,7 +42,8 @@ var namedModel = sync.OnceValue(func() error {
 type localConn struct {
 	s         *Session
 	inbox     []protocol.Message
-	grads     int
+	grads     int // shard frames sent
+	evals     int // of which evaluation units
 	failAfter int
 	closed    bool
 }
@@ -65,6 +67,9 @@ func (c *localConn) SendFrame(frame []byte) error {
 		return errors.New("closed")
 	}
 	c.grads++
+	if f := (protocol.ShardFrame{}); protocol.DecodeShardFrame(frame, &f) == nil && f.Kind == protocol.FrameEval {
+		c.evals++
+	}
 	if c.grads == c.failAfter {
 		return nil // the reply never comes; Receive reports the crash
 	}
@@ -91,6 +96,9 @@ func (c *localConn) deliver(msgs []protocol.Message) error {
 }
 
 func (c *localConn) Receive(time.Duration) (protocol.Message, bool, error) {
+	if c.closed { // a terminated worker: nothing more comes
+		return protocol.Message{}, false, nil
+	}
 	if c.failAfter > 0 && c.grads >= c.failAfter {
 		return protocol.Message{}, false, errors.New("the worker crashed")
 	}
@@ -313,5 +321,173 @@ func TestStatusEventWhenWorkersJoin(t *testing.T) {
 	r.N = 6
 	if _, ev := ok(t, alone, r); count(ev, 1) != 0 {
 		t.Fatal("a status event about workers for a run that was always alone")
+	}
+}
+
+// evalAlone evaluates s's current model on the primary alone (no shard
+// helps), as a session without shards would, and returns the result.
+func evalAlone(t *testing.T, s *Session) protocol.Eval {
+	t.Helper()
+	s.startEval(0)
+	s.job.helpers = nil
+	for i := 0; s.job != nil; i++ {
+		for _, e := range s.Tick() {
+			if e.Type == protocol.TypeError {
+				t.Fatal(e.Message)
+			}
+			if e.Type == protocol.TypeEval {
+				return *e.Eval
+			}
+		}
+	}
+	t.Fatal("no evaluation")
+	return protocol.Eval{}
+}
+
+// evalUnits counts the evaluation frames conn's shard was sent.
+func (c *localConn) evalUnits() int { return c.evals }
+
+// TestWorkersShareEvaluation: with 2 and 3 workers, the periodic
+// evaluation during data-parallel training is shared with the shards and
+// gives exactly what the primary alone gives with the same parameters, for
+// a loss-only task and an exact-match task; sharing it does not disturb the
+// training that follows (the shards' one-step-ahead gradients are kept); and
+// it is close to the one-worker run's.
+func TestWorkersShareEvaluation(t *testing.T) {
+	for _, task := range []string{"verse", "reverse"} {
+		cfg := testConfig()
+		cfg.Task, cfg.Steps, cfg.EvalEvery = task, 15, 5
+		one, _ := configured(t, cfg)
+		oneEvals, _ := playAll(t, one)
+		for _, n := range []int{2, 3} {
+			s, conns := withShards(t, cfg, n)
+			evals, curve := playAll(t, s)
+			if len(evals) != 3 || len(oneEvals) != 3 {
+				t.Fatalf("%s, %d workers: %d evaluations, one worker %d", task, n, len(evals), len(oneEvals))
+			}
+			for _, c := range *conns {
+				if c.evalUnits() < 3 {
+					t.Errorf("%s, %d workers: a shard scored %d evaluation units", task, n, c.evalUnits())
+				}
+			}
+			if w := workersNow(t, s); w.Active != n || w.Note != "" {
+				t.Errorf("%s, %d workers: %+v after the evaluations", task, n, w)
+			}
+
+			// The same run with the evaluations computed alone.
+			plain := *cfg
+			plain.EvalEvery = -1
+			s2, _ := withShards(t, &plain, n)
+			var curve2 []protocol.LossPoint
+			for i := range 3 {
+				curve2 = append(curve2, stepN(t, s2, 5)...)
+				e := evalAlone(t, s2)
+				got := evals[i]
+				if got.Step != e.Step || got.ValLoss != e.ValLoss || got.Accuracy != e.Accuracy || got.Metric != e.Metric || got.AccuracyRows != e.AccuracyRows {
+					t.Errorf("%s, %d workers: shared evaluation %+v, alone %+v", task, n, got, e)
+				}
+				if o := oneEvals[i]; math.Abs(got.ValLoss-o.ValLoss) > 1e-4*o.ValLoss {
+					t.Errorf("%s, %d workers: val loss %v at step %d, one worker %v", task, n, got.ValLoss, got.Step, o.ValLoss)
+				}
+			}
+			if !slices.Equal(curve, curve2) {
+				t.Errorf("%s, %d workers: the curve with shared evaluations differs from the one without:\n%v\n%v", task, n, curve, curve2)
+			}
+		}
+	}
+}
+
+// playAll plays s's run to its end and returns its evaluations and losses.
+func playAll(t *testing.T, s *Session) ([]protocol.Eval, []protocol.LossPoint) {
+	t.Helper()
+	s.Budget = time.Nanosecond // one step per chunk: evaluations at the steps asked for
+	ok(t, s, rq(protocol.TypePlay))
+	var evals []protocol.Eval
+	var curve []protocol.LossPoint
+	for i := 0; s.Busy() && i < 100000; i++ {
+		for _, e := range s.Tick() {
+			switch e.Type {
+			case protocol.TypeEval:
+				evals = append(evals, *e.Eval)
+			case protocol.TypeProgress:
+				curve = append(curve, e.Progress.Points...)
+			case protocol.TypeError:
+				t.Fatal(e.Message)
+			}
+		}
+	}
+	return evals, curve
+}
+
+// TestShardFailingMidEvaluation: a shard that dies while it holds
+// evaluation units is dropped, its units are computed by the primary, and
+// the result is still the primary's own; training goes on without it.
+func TestShardFailingMidEvaluation(t *testing.T) {
+	cfg := testConfig()
+	s, conns := withShards(t, cfg, 3)
+	stepN(t, s, 5)
+	c := (*conns)[1]
+	c.failAfter = c.grads + 2 // its second evaluation unit never comes back
+	m, _ := ok(t, s, rq(protocol.TypeEvaluate))
+	if c.evals < 2 {
+		t.Fatalf("the shard was sent %d evaluation units", c.evals)
+	}
+	if e := evalAlone(t, s); *m.Eval != e && (m.Eval.ValLoss != e.ValLoss || m.Eval.Accuracy != e.Accuracy) {
+		t.Errorf("evaluation with a shard failing %+v, alone %+v", *m.Eval, e)
+	}
+	r := rq(protocol.TypeStep)
+	r.N = 3
+	_, ev := ok(t, s, r)
+	var note string
+	for _, e := range ev {
+		if e.Type == protocol.TypeStatus && e.Status.Workers != nil {
+			note = e.Status.Workers.Note
+		}
+	}
+	if !strings.Contains(note, "worker 3 stopped (the worker crashed)") || workersNow(t, s).Active != 2 {
+		t.Errorf("after the crash: note %q, workers %+v", note, workersNow(t, s))
+	}
+}
+
+// TestDriftedShardNotTrustedInEvaluation: a shard whose replica differs
+// from the primary's (here: changed behind the trainer's back) scores its
+// units with other parameters; the checksum gives it away, the primary
+// computes those units, and the evaluation is still the primary's own.
+// Asking for fewer workers mid-evaluation likewise hands the closed shard's
+// units back to the primary.
+func TestDriftedShardNotTrustedInEvaluation(t *testing.T) {
+	cfg := testConfig()
+	s, conns := withShards(t, cfg, 3)
+	stepN(t, s, 4)
+	shard := (*conns)[0].s.shards.role.tr.Model
+	shard.EachAdapter(func(_, _ int, a *lora.Adapter) { a.A[0] += 0.5 })
+	before := (*conns)[0].evals
+	m, _ := ok(t, s, rq(protocol.TypeEvaluate))
+	if (*conns)[0].evals == before {
+		t.Fatal("the drifted shard was given no units")
+	}
+	if e := evalAlone(t, s); m.Eval.ValLoss != e.ValLoss || m.Eval.Accuracy != e.Accuracy {
+		t.Errorf("evaluation with a drifted shard %+v, alone %+v", *m.Eval, e)
+	}
+	shard.EachAdapter(func(_, _ int, a *lora.Adapter) { a.A[0] -= 0.5 })
+
+	// Fewer workers between two slices of an evaluation: the closed
+	// shard's units are not waited for.
+	defer func(d time.Duration) { shardJobTimeout = d }(shardJobTimeout)
+	shardJobTimeout = time.Hour
+	s.startEval(0)
+	s.Budget = time.Nanosecond
+	s.Tick() // hands out the shards' shares
+	setWorkers(t, s, 2)
+	var got *protocol.Eval
+	for i := 0; s.job != nil && i < 100000; i++ {
+		for _, e := range s.Tick() {
+			if e.Type == protocol.TypeEval {
+				got = e.Eval
+			}
+		}
+	}
+	if e := evalAlone(t, s); got == nil || got.ValLoss != e.ValLoss || got.Accuracy != e.Accuracy {
+		t.Errorf("evaluation while a shard was stopped %+v, alone %+v", got, e)
 	}
 }
