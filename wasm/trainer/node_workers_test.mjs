@@ -6,6 +6,7 @@
 //
 //   node wasm/trainer/node_workers_test.mjs dist/            test (run by build.sh test)
 //   node wasm/trainer/node_workers_test.mjs dist/ --bench    1 vs 2 workers, tokens/s
+//   EVAL_EVERY=50 ONLY=2,4 ... --bench                        with evaluations, nano e2e and reverse
 //
 // The test trains the same run with 1 and with 2 workers and checks that the
 // loss curves agree to float32 summation order and that status.workers says
@@ -179,12 +180,27 @@ async function losses(c, n) {
   return c.events.filter((e) => e.m.type === 'progress').flatMap((e) => e.m.progress.points);
 }
 
+// evalEvent waits for the next eval event (the evaluation runs after the
+// step request's reply).
+async function evalEvent(c, ms = 30000) {
+  const t0 = performance.now();
+  for (;;) {
+    const e = c.events.find((e) => e.m.type === 'eval');
+    if (e) return e.m.eval;
+    if (performance.now() - t0 > ms) throw new Error(`no eval event after ${ms} ms`);
+    await sleep(20);
+  }
+}
+
 async function test() {
   const config = { model: 'jsnano', task: 'reverse', method: 'lora', rank: 4, alpha: 8, rslora: false, dropout: 0.1,
-    targets: ['q_proj', 'v_proj'], lr: 0.01, batch: 4, seed: 1, steps: 1000, eval_every: -1 };
+    targets: ['q_proj', 'v_proj'], lr: 0.01, batch: 4, seed: 1, steps: 15, eval_every: 12 };
+  // eval_every 12: one evaluation, at step 12 (the step request stops
+  // there), shared with the shard in the 2-worker run.
   const one = startWorker();
   await one.send('configure', { config });
   const want = await losses(one, 12);
+  const wantEval = await evalEvent(one);
   await one.w.terminate();
 
   const two = startWorker();
@@ -202,6 +218,11 @@ async function test() {
     maxRel = Math.max(maxRel, rel);
     check(rel < 1e-4, `step ${want[i].step}: loss ${got[i].loss} with 2 workers, ${want[i].loss} with 1`);
   }
+  const gotEval = await evalEvent(two);
+  const evalRel = Math.abs(gotEval.val_loss - wantEval.val_loss) / wantEval.val_loss;
+  check(gotEval.step === 12 && wantEval.step === 12 && evalRel < 1e-4 && gotEval.metric === 'exact_match' &&
+    gotEval.accuracy === wantEval.accuracy && gotEval.accuracy_rows === wantEval.accuracy_rows,
+  `evaluation with 2 workers ${JSON.stringify(gotEval)}, with 1 ${JSON.stringify(wantEval)}`);
   check((await two.send('status')).status.workers.active === 2, 'fewer than 2 workers after training');
   // Down to one worker: the shard stops, the run goes on from where it was.
   await two.send('workers', { n: 1 });
@@ -210,7 +231,8 @@ async function test() {
   check(more.length === 3 && more[0].step === 13 && st.status.workers.active === 1 && st.status.step === 15, 'after workers 1: ' + JSON.stringify(st.status.workers));
   await two.w.terminate();
   console.log(`node_workers_test: ok — 2 workers active ${startMs.toFixed(0)} ms after asking; 12 steps (LoRA with dropout 0.1) ` +
-    `match 1 worker to ${maxRel.toExponential(1)} (relative); back to 1 worker without losing the run`);
+    `match 1 worker to ${maxRel.toExponential(1)} (relative), and so does the evaluation at step 12 ` +
+    `(val loss to ${evalRel.toExponential(1)}, ${wantEval.ms.toFixed(0)} ms alone, ${gotEval.ms.toFixed(0)} ms shared); back to 1 worker without losing the run`);
 }
 
 // play trains for ms of play and returns the worker-measured tokens/s
@@ -233,7 +255,8 @@ async function play(c, ms, tokensPerStep) {
   // many cores it got): unlike tokens/s, these hardly depend on what else
   // the machine runs.
   const cpuPerK = cpuMs / (steps * tokensPerStep / 1000), cores = cpuMs / wall;
-  return { tps: chunks.reduce((a, x) => a + x.tokens_per_sec * x.chunk_ms, 0) / chunkMs, wall: steps * tokensPerStep / wall * 1000,
+  const evals = c.events.filter((e) => e.m.type === 'eval').map((e) => e.m.eval.ms);
+  return { evals: evals.length, evalMs: evals.reduce((a, x) => a + x, 0) / Math.max(evals.length, 1), tps: chunks.reduce((a, x) => a + x.tokens_per_sec * x.chunk_ms, 0) / chunkMs, wall: steps * tokensPerStep / wall * 1000,
     cpuPerK, cores, stepMs: chunkMs / steps, shardMs: w.shard_ms || 0, waitMs: w.wait_ms || 0, ownMs: w.own_ms || 0 };
 }
 
@@ -243,13 +266,17 @@ async function benchmark() {
     { name: 'reference (tiny: C=128, 4 heads, 2 layers, T=64 verse text, batch 8)', config: { model: 'tiny', task: 'verse', seq_len: 64 } },
     { name: 'nano on e2e (batch 8)', config: { model: 'nano', task: 'e2e' } },
     { name: 'nano on e2e, full fine-tuning (batch 8)', config: { model: 'nano', task: 'e2e', method: 'full', lr: 0.0003 } },
+    { name: 'nano on reverse (exact match; batch 8)', config: { model: 'nano', task: 'reverse' } },
   ];
+  // EVAL_EVERY=50 evaluates as the page does (eval_every 50); the wall
+  // rates then include the evaluations, the worker-measured tokens/s do not.
+  const evalEvery = Number(process.env.EVAL_EVERY || -1);
   // ONLY=1,2 runs only those configurations (1-based), e.g. while tuning.
   const only = (process.env.ONLY || '').split(',').filter(Boolean).map(Number);
   for (const [i, r] of runs.entries()) {
     if (only.length && !only.includes(i + 1)) continue;
     const config = { method: 'lora', rank: 8, alpha: 16, rslora: false, dropout: 0, targets: ['q_proj', 'v_proj'],
-      lr: 0.003, batch: 8, seed: 1, steps: 1000000, eval_every: -1, ...r.config };
+      lr: 0.003, batch: 8, seed: 1, steps: 1000000, eval_every: evalEvery, ...r.config };
     const one = startWorker(), two = startWorker(), three = startWorker();
     const c1 = await one.send('configure', { config });
     await three.send('configure', { config });
@@ -280,7 +307,9 @@ async function benchmark() {
       console.log(`           control: two independent 1-worker runs at once ${(x.tps + y.tps).toFixed(0)} tokens/s together, ×${((x.tps + y.tps) / a.tps).toFixed(2)} of one alone`);
       console.log(`  round ${i}: 1 worker ${a.tps.toFixed(0)} tokens/s (wall ${a.wall.toFixed(0)})   2 workers ${b.tps.toFixed(0)} tokens/s (wall ${b.wall.toFixed(0)})   ×${(b.tps / a.tps).toFixed(2)} (wall ×${(b.wall / a.wall).toFixed(2)})` +
         `\n           CPU per 1000 tokens ${a.cpuPerK.toFixed(0)} vs ${b.cpuPerK.toFixed(0)} ms (×${(b.cpuPerK / a.cpuPerK).toFixed(2)}), cores used ${a.cores.toFixed(2)} vs ${b.cores.toFixed(2)}` +
-        `   [step ${a.stepMs.toFixed(1)} vs ${b.stepMs.toFixed(1)} ms; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms]`);
+        `   [step ${a.stepMs.toFixed(1)} vs ${b.stepMs.toFixed(1)} ms; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms]` +
+        (a.evals + b.evals ? `\n           evaluations ${a.evals} vs ${b.evals}, ${a.evalMs.toFixed(0)} vs ${b.evalMs.toFixed(0)} ms each (×${(a.evalMs / b.evalMs).toFixed(2)} faster); ` +
+          `per ${evalEvery} steps: ${(evalEvery * a.stepMs + a.evalMs).toFixed(0)} vs ${(evalEvery * b.stepMs + b.evalMs).toFixed(0)} ms (×${((evalEvery * a.stepMs + a.evalMs) / (evalEvery * b.stepMs + b.evalMs)).toFixed(2)})` : ''));
     }
     console.log(`  best:    1 worker ${best[1].tps.toFixed(0)} tokens/s   2 workers ${best[2].tps.toFixed(0)} tokens/s   ×${(best[2].tps / best[1].tps).toFixed(2)} (wall ×${(best[2].wall / best[1].wall).toFixed(2)})`);
     console.log(`  control best: two independent runs together ×${(best.both / best[1].tps).toFixed(2)} of the best single run`);
