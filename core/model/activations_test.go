@@ -74,17 +74,7 @@ func TestBackwardIndependentOfBuffers(t *testing.T) {
 		m := testModel(t, 21)
 		c := m.Config
 		if lora_ {
-			m.G = NewWeights(c, func(Param) bool { return false })
-			if err := m.AddLoRA(lora.Config{Rank: 2, Alpha: 2, Targets: []string{"q_proj", "v_proj"}}, rand.New(rand.NewPCG(1, 1))); err != nil {
-				t.Fatal(err)
-			}
-			r := rand.New(rand.NewPCG(2, 2))
-			m.EachAdapter(func(l, mod int, ad *lora.Adapter) {
-				ad.EnableGrad()
-				for i := range ad.B {
-					ad.B[i] = float32(r.NormFloat64())
-				}
-			})
+			trainAdaptersOnly(t, m, []string{"q_proj", "v_proj"})
 		} else {
 			m.G = NewWeights(c, nil)
 		}
@@ -95,12 +85,7 @@ func TestBackwardIndependentOfBuffers(t *testing.T) {
 			m.lossOn(t, a, b)
 			m.Backward(a, b.inputs, b.targets, b.weights)
 		}
-		var out []float32
-		for _, p := range m.G.Params(c) {
-			out = append(out, p.Data...)
-		}
-		m.EachAdapter(func(l, mod int, ad *lora.Adapter) { out = append(out, ad.DA...); out = append(out, ad.DB...) })
-		return out
+		return flatGrads(m)
 	}
 	for _, lora_ := range []bool{false, true} {
 		want := grads(lora_, B, T, false)
@@ -133,28 +118,13 @@ func TestMLPRowBlocksChangeNoNumber(t *testing.T) {
 		if targets == nil {
 			m.G = NewWeights(c, nil)
 		} else {
-			m.G = NewWeights(c, func(Param) bool { return false })
-			if err := m.AddLoRA(lora.Config{Rank: 2, Alpha: 2, Targets: targets}, rand.New(rand.NewPCG(1, 1))); err != nil {
-				t.Fatal(err)
-			}
-			r := rand.New(rand.NewPCG(2, 2))
-			m.EachAdapter(func(l, mod int, ad *lora.Adapter) {
-				ad.EnableGrad()
-				for i := range ad.B {
-					ad.B[i] = float32(r.NormFloat64())
-				}
-			})
+			trainAdaptersOnly(t, m, targets)
 		}
 		a := NewActivations(c, B, T)
 		b := testBatch(3, c, B, T)
 		m.lossOn(t, a, b)
 		m.Backward(a, b.inputs, b.targets, b.weights)
-		var out []float32
-		for _, p := range m.G.Params(c) {
-			out = append(out, p.Data...)
-		}
-		m.EachAdapter(func(l, mod int, ad *lora.Adapter) { out = append(out, ad.DA...); out = append(out, ad.DB...) })
-		return out
+		return flatGrads(m)
 	}
 	for _, shape := range [][2]int{{13, 6}, {3, 5}} { // 78 rows: blocks of 32 and 46 rows; 15 rows: one block
 		for _, targets := range [][]string{nil, {"q_proj", "v_proj"}, lora.Modules} {
@@ -169,4 +139,33 @@ func TestMLPRowBlocksChangeNoNumber(t *testing.T) {
 			}
 		}
 	}
+}
+
+// trainAdaptersOnly freezes m's weights and adds rank-2 adapters on targets
+// with gradients enabled and a random B (B = 0 would make dA vanish and
+// hide differences in it).
+func trainAdaptersOnly(t *testing.T, m *Model, targets []string) {
+	t.Helper()
+	m.G = NewWeights(m.Config, func(Param) bool { return false })
+	if err := m.AddLoRA(lora.Config{Rank: 2, Alpha: 2, Targets: targets}, rand.New(rand.NewPCG(1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(2, 2))
+	m.EachAdapter(func(l, mod int, ad *lora.Adapter) {
+		ad.EnableGrad()
+		for i := range ad.B {
+			ad.B[i] = float32(r.NormFloat64())
+		}
+	})
+}
+
+// flatGrads is every gradient m's last Backward wrote: the weights' (m.G),
+// then each adapter's dA and dB.
+func flatGrads(m *Model) []float32 {
+	var out []float32
+	for _, p := range m.G.Params(m.Config) {
+		out = append(out, p.Data...)
+	}
+	m.EachAdapter(func(l, mod int, ad *lora.Adapter) { out = append(out, ad.DA...); out = append(out, ad.DB...) })
+	return out
 }

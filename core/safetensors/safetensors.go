@@ -39,6 +39,7 @@ package safetensors
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -284,10 +285,10 @@ func Parse(b []byte) (*File, error) {
 	// previous one ended. Ties on begin are broken by end so that an empty
 	// tensor sitting at the start of a non-empty one sorts first.
 	slices.SortFunc(all, func(x, y placed) int {
-		if c := cmpInt64(x.begin, y.begin); c != 0 {
+		if c := cmp.Compare(x.begin, y.begin); c != 0 {
 			return c
 		}
-		if c := cmpInt64(x.end, y.end); c != 0 {
+		if c := cmp.Compare(x.end, y.end); c != 0 {
 			return c
 		}
 		return strings.Compare(x.t.Name, y.t.Name)
@@ -312,16 +313,6 @@ func Parse(b []byte) (*File, error) {
 	}
 	slices.SortFunc(f.Tensors, func(x, y Tensor) int { return strings.Compare(x.Name, y.Name) })
 	return f, nil
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 type headerEntry struct {
