@@ -30,12 +30,17 @@ func init() {
 }
 
 // handler serves dir. It disables caching so a rebuild is seen on reload:
-// a stale ui.wasm next to a fresh wasm_exec.js fails in confusing ways.
+// a stale ui.wasm next to a fresh wasm_exec.js fails in confusing ways. It
+// isolates the page (sitetypes.Isolation), so that training workers can
+// share memory.
 func handler(dir string) http.Handler {
 	files := http.FileServer(http.Dir(dir))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		for _, h := range sitetypes.Isolation {
+			w.Header().Set(h[0], h[1])
+		}
 		files.ServeHTTP(w, r)
 	})
 }

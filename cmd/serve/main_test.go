@@ -45,6 +45,9 @@ func TestContentTypes(t *testing.T) {
 		if res.Header.Get("Cache-Control") != "no-cache" {
 			t.Errorf("%s: cached", name)
 		}
+		if res.Header.Get("Cross-Origin-Opener-Policy") != "same-origin" || res.Header.Get("Cross-Origin-Embedder-Policy") != "require-corp" {
+			t.Errorf("%s: not cross-origin isolated: %v", name, res.Header)
+		}
 	}
 	res, err := srv.Client().Get(srv.URL + "/")
 	if err != nil {

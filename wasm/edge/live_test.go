@@ -103,6 +103,11 @@ func TestLiveStaticAssets(t *testing.T) {
 		if r.header.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("GET %s: no nosniff", tc.path)
 		}
+		// Cross-origin isolated, so the training workers can share memory.
+		if r.header.Get("Cross-Origin-Opener-Policy") != "same-origin" || r.header.Get("Cross-Origin-Embedder-Policy") != "require-corp" {
+			t.Errorf("GET %s: not cross-origin isolated (COOP %q, COEP %q)", tc.path,
+				r.header.Get("Cross-Origin-Opener-Policy"), r.header.Get("Cross-Origin-Embedder-Policy"))
+		}
 	}
 	if r := l.do("GET", "/"+probe, "", nil); !bytes.Equal(r.body, probeData) {
 		t.Errorf("probe body %q", r.body)

@@ -45,7 +45,8 @@ func CacheControl(urlPath string) string {
 
 // HeaderRules writes the _headers file for a site made of files (URL paths
 // such as "/ui.wasm"): nosniff everywhere, a pinned Content-Type per
-// extension in use, and immutable caching for each fingerprinted file. No
+// extension in use, cross-origin isolation everywhere (sitetypes.Isolation),
+// and immutable caching for each fingerprinted file. No
 // two rules set the same header on one path (the asset server would join
 // the values with a comma). It fails past the asset server's 100 rules.
 func HeaderRules(files []string) (string, error) {
@@ -59,7 +60,11 @@ func HeaderRules(files []string) (string, error) {
 			fmt.Fprintf(&b, "  %s\n", h)
 		}
 	}
-	rule("/*", "X-Content-Type-Options: nosniff")
+	all := []string{"X-Content-Type-Options: nosniff"}
+	for _, h := range sitetypes.Isolation { // workers share memory (sitetypes.Isolation)
+		all = append(all, h[0]+": "+h[1])
+	}
+	rule("/*", all...)
 	exts := map[string]bool{}
 	var hashed []string
 	for _, f := range files {

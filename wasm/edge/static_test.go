@@ -73,7 +73,7 @@ func TestHeaderRules(t *testing.T) {
 	}
 	rules := parseHeaders(t, s)
 	want := map[string][]string{
-		"/*":                {"X-Content-Type-Options: nosniff"},
+		"/*":                {"X-Content-Type-Options: nosniff", "Cross-Origin-Opener-Policy: same-origin", "Cross-Origin-Embedder-Policy: require-corp"},
 		"/*.html":           {"Content-Type: text/html; charset=utf-8"},
 		"/*.wasm":           {"Content-Type: application/wasm"},
 		"/*.jsonl":          {"Content-Type: application/x-ndjson; charset=utf-8"},
