@@ -161,6 +161,7 @@ cmd_test() {
 	build_site
 	node wasm/trainer/node_test.mjs dist/
 	LORA_WORKER_QUERY='?simd=0' node wasm/trainer/node_test.mjs dist/ # the pure-Go fallback
+	node --test wasm/trainer/lane_test.mjs # the shared-memory lanes between workers (assets/js/lane.js)
 	node wasm/trainer/node_workers_test.mjs dist/ # data-parallel: 2 workers (nested workers) match 1
 	browser_test --built
 	wasm/edge/dev.sh test # wrangler dev: live API tests, no process left behind, upload size

@@ -19,15 +19,30 @@
 
 const ROOT = new URL(new URLSearchParams(self.location.search).get('root') || '../../', self.location.href).href;
 
-importScripts(ROOT + 'wasm_exec.js');
+importScripts(ROOT + 'wasm_exec.js', new URL('lane.js', self.location.href).href);
 
 (function () {
   const queue = [];
   let handler = null;
 
+  // deliver hands a message to Go, or queues it until Go listens. Called
+  // with no message, it only wakes Go's loop (a lane has something).
+  const deliver = (data) => {
+    if (handler) handler(data);
+    else if (data !== undefined) queue.push(data);
+  };
+
   self.onmessage = (e) => {
-    if (handler) handler(e.data);
-    else queue.push(e.data);
+    const d = e.data;
+    // A shard worker's first message: its lanes to and from the training
+    // worker that started it (lane.js); self.loraParentLane is then the
+    // endpoint Go's shard side reads and writes.
+    if (d && d.loraLanes) {
+      self.loraParentLane = new LoraLanes.Endpoint(d.loraLanes.toParent, d.loraLanes.toShard, self, () => deliver(undefined));
+      return;
+    }
+    if (self.loraParentLane && self.loraParentLane.accept(d)) return;
+    deliver(d);
   };
 
   // Called by Go (main_js.go) once it listens; replays the queue in order.
@@ -69,10 +84,24 @@ importScripts(ROOT + 'wasm_exec.js');
   // loraSpawnShard(cb) starts a shard worker for data-parallel training
   // (wasm/trainer/shards.go): this same script and query (root, simd) in a
   // nested Worker. cb gets its message envelopes, and {error} if it fails;
-  // Go posts to it and terminates it through the returned Worker.
+  // Go posts to it and terminates it through the returned Worker. Where
+  // SharedArrayBuffer is available (a cross-origin isolated page) the
+  // Worker also gets w.loraLane, the endpoint of two shared-memory lanes
+  // (lane.js), whose first message gives the shard the other end; then cb
+  // is called with no argument when the lane has something to read.
+  // ?lanes=0 on the worker URL keeps to postMessage.
+  const lanesOn = LoraLanes.available() && new URLSearchParams(self.location.search).get('lanes') !== '0';
   self.loraSpawnShard = (cb) => {
     const w = new Worker(self.location.href);
-    w.onmessage = (e) => cb(e.data);
+    if (lanesOn) {
+      const toShard = LoraLanes.newLaneBuffer(), toParent = LoraLanes.newLaneBuffer();
+      w.postMessage({ loraLanes: { toShard, toParent } });
+      w.loraLane = new LoraLanes.Endpoint(toShard, toParent, w, () => cb(undefined));
+    }
+    w.onmessage = (e) => {
+      if (w.loraLane && w.loraLane.accept(e.data)) return;
+      cb(e.data);
+    };
     w.onerror = (e) => {
       if (e && e.preventDefault) e.preventDefault();
       cb({ error: String((e && e.message) || 'the worker failed to start') });

@@ -1,10 +1,12 @@
 // Data-parallel training in headless Chromium: the same run (nano on the
 // reverse task, seed 1) trained with 1 worker, then with 2 workers chosen
 // in the settings (the training worker starts a nested Web Worker), gives
-// the same losses step by step up to float32 summation order, and the
-// status line says "on 2 workers" (the shard joins a few seconds after it is
-// asked for; the steps before train on one worker). Throughput of both is reported as a
-// diagnostic, not asserted: speed belongs to ./build.sh bench workers.
+// the same losses step by step up to float32 summation order. The status
+// line says "on 2 workers" (the shard joins a few seconds after it is
+// asked for; the steps before train on one worker), and the workers line
+// says they exchange gradients through shared memory (cmd/serve isolates
+// the page). Throughput of both is reported as a diagnostic, not asserted:
+// speed belongs to ./build.sh bench workers.
 //
 //	LP_URL=http://127.0.0.1:PORT/ node --test workers.test.mjs
 import { test, after } from 'node:test';
@@ -73,6 +75,9 @@ test('2 workers chosen in the settings train the 1-worker curve, and the status 
   t.diagnostic(`2 workers: ${two.last} (joined at step ${two.joined}); statuses seen: ${[...two.seen].join(' | ')}`);
   await p2.screenshot({ path: path.join(ART, 'workers-2.png'), fullPage: true });
   assert.match(two.line, /2 training/, 'the workers line beside the control');
+  // cmd/serve isolates the page, so the workers share memory (lane.js).
+  assert.equal(await p2.evaluate(() => self.crossOriginIsolated), true, 'the page is not cross-origin isolated');
+  assert.match(two.line, /exchanging gradients through shared memory/, 'the workers line says how gradients travel');
   const last = Math.max(...two.losses.keys());
   await contexts[0].close();
 

@@ -21,6 +21,7 @@ type WorkerSetter interface {
 type WorkersView struct {
 	Requested, Active, Starting int
 	Note                        string // why fewer than requested
+	Exchange                    string // protocol.Workers.Exchange
 }
 
 // ApplyWorkers asks the trainer for the worker count the settings and the
@@ -69,6 +70,12 @@ func (a *App) WorkersLine() string {
 		if w.Starting > 0 {
 			s += fmt.Sprintf(", %d starting", w.Starting)
 		}
+		switch w.Exchange {
+		case protocol.ExchangeSharedMemory:
+			s += ", exchanging gradients through shared memory"
+		case protocol.ExchangeMessages:
+			s += ", exchanging gradients by message (shared memory needs a cross-origin isolated page)"
+		}
 	}
 	if w.Note != "" {
 		s += ". " + w.Note
@@ -89,7 +96,7 @@ func (c *Client) workers(w *protocol.Workers) {
 	}
 	a := c.App
 	old := a.Workers
-	a.Workers = WorkersView{Requested: w.Requested, Active: w.Active, Starting: w.Starting, Note: w.Note}
+	a.Workers = WorkersView{Requested: w.Requested, Active: w.Active, Starting: w.Starting, Note: w.Note, Exchange: w.Exchange}
 	if w.Note != "" && w.Note != old.Note {
 		a.Status = "fewer workers: " + w.Note
 	}

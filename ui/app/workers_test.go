@@ -66,14 +66,14 @@ func TestStatusShowsWorkers(t *testing.T) {
 	a.Cores = 2
 	a.TogglePlay()
 	c.Handle(protocol.Message{V: 1, Type: protocol.TypeStatus, Status: &protocol.Status{Ready: true, Step: 3, Running: true,
-		Workers: &protocol.Workers{Requested: 2, Active: 2}}})
+		Workers: &protocol.Workers{Requested: 2, Active: 2, Exchange: protocol.ExchangeSharedMemory}}})
 	c.Handle(protocol.Message{V: 1, Type: protocol.TypeProgress, Progress: &protocol.Progress{Step: 4, Loss: 2, TokensPerSec: 9000, Running: true,
 		Points: []protocol.LossPoint{{Step: 4, Loss: 2}}}})
 	if a.Status != "training: 9000 tokens/s on 2 workers" {
 		t.Errorf("status %q", a.Status)
 	}
 	html := render(t, a)
-	if !strings.Contains(html, `data-testid="workers-line">automatic: 2 for 2 cores; 2 training<`) {
+	if !strings.Contains(html, `data-testid="workers-line">automatic: 2 for 2 cores; 2 training, exchanging gradients through shared memory<`) {
 		t.Errorf("workers line missing or wrong:\n%s", html[strings.Index(html, "workers-line")-40:][:200])
 	}
 	note := "worker 2 stopped (boom); training continues with 1 worker"

@@ -61,7 +61,18 @@ type Workers struct {
 	WaitMillis  float64 `json:"wait_ms,omitempty"`
 	// OwnMillis is the primary's own rows' compute per step.
 	OwnMillis float64 `json:"own_ms,omitempty"`
+	// Exchange is how the training shards get their jobs and return
+	// gradients: ExchangeSharedMemory (a cross-origin isolated page:
+	// SharedArrayBuffer lanes, woken by Atomics) or ExchangeMessages
+	// (postMessage). Empty while one worker trains.
+	Exchange string `json:"exchange,omitempty"`
 }
+
+// Workers.Exchange values.
+const (
+	ExchangeSharedMemory = "shared memory"
+	ExchangeMessages     = "messages"
+)
 
 // ShardConfig is what a shard needs to compute gradients like the primary
 // and to take the same optimiser steps: the base model and the trainable

@@ -32,8 +32,8 @@ try {
   await page.evaluate(() => {
     const workers = {};
     window.bench = {
-      async start(name, config, n) {
-        const w = new Worker('assets/js/worker.js');
+      async start(name, config, n, query = '') {
+        const w = new Worker('assets/js/worker.js' + query);
         let id = 0;
         const waiting = new Map(), events = [];
         w.onmessage = (e) => {
@@ -67,7 +67,7 @@ try {
           const chunks = events.filter((m) => m.type === 'progress').map((m) => m.progress);
           const t = chunks.reduce((a, x) => a + x.chunk_ms, 0);
           const w = p.status.workers;
-          return { tps: chunks.reduce((a, x) => a + x.tokens_per_sec * x.chunk_ms, 0) / t, active: w.active, shardMs: w.shard_ms || 0, waitMs: w.wait_ms || 0, ownMs: w.own_ms || 0 };
+          return { tps: chunks.reduce((a, x) => a + x.tokens_per_sec * x.chunk_ms, 0) / t, active: w.active, exchange: w.exchange || '', shardMs: w.shard_ms || 0, waitMs: w.wait_ms || 0, ownMs: w.own_ms || 0 };
         };
         return Promise.all(names.map(one));
       },
@@ -85,23 +85,29 @@ try {
     const T = await page.evaluate(({ config }) => window.bench.start('one', config, 1), { config });
     await page.evaluate(({ config }) => window.bench.start('two', config, 2), { config });
     await page.evaluate(({ config }) => window.bench.start('other', config, 1), { config });
-    console.log(`Chromium, ${r.name}, T=${T}:`);
+    // The same 2 workers by postMessage, as on a page that is not
+    // cross-origin isolated (no SharedArrayBuffer lanes, lane.js).
+    await page.evaluate(({ config }) => window.bench.start('msg', config, 2, '?lanes=0'), { config });
+    const isolated = await page.evaluate(() => self.crossOriginIsolated);
+    console.log(`Chromium, ${r.name}, T=${T} (page cross-origin isolated: ${isolated}):`);
     const best = { one: 0, two: 0, both: 0 };
-    const ratios = [];
+    const ratios = [], msgRatios = [];
     for (let i = 1; i <= rounds; i++) {
       const [a] = await page.evaluate(({ ms }) => window.bench.play(['one'], ms), { ms });
       const [b] = await page.evaluate(({ ms }) => window.bench.play(['two'], ms), { ms });
+      const [m] = await page.evaluate(({ ms }) => window.bench.play(['msg'], ms), { ms });
+      msgRatios.push(m.tps / a.tps);
       const [x, y] = await page.evaluate(({ ms }) => window.bench.play(['one', 'other'], ms), { ms });
       best.one = Math.max(best.one, a.tps); best.two = Math.max(best.two, b.tps); best.both = Math.max(best.both, x.tps + y.tps);
       ratios.push(b.tps / a.tps);
       console.log(`  round ${i}: 1 worker ${a.tps.toFixed(0)} tokens/s   2 workers ${b.tps.toFixed(0)} tokens/s (${b.active} active; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms)   ×${(b.tps / a.tps).toFixed(2)}` +
-        `   [control: two independent runs ×${((x.tps + y.tps) / a.tps).toFixed(2)}]`);
+        `   [control: two independent runs ×${((x.tps + y.tps) / a.tps).toFixed(2)}; 2 workers by postMessage ×${(m.tps / a.tps).toFixed(2)}; exchange: ${b.exchange} vs ${m.exchange}]`);
     }
     console.log(`  best:    1 worker ${best.one.toFixed(0)} tokens/s   2 workers ${best.two.toFixed(0)} tokens/s   ×${(best.two / best.one).toFixed(2)}   [control best ×${(best.both / best.one).toFixed(2)}]`);
     // A round's two runs are seconds apart, so their ratio sees the same
     // machine; best-of-each can pair a lucky 1-worker round with another
     // round's 2 workers when the machine's speed drifts.
-    console.log(`  median of the rounds' ratios: ×${median(ratios).toFixed(2)}`);
+    console.log(`  median of the rounds' ratios: ×${median(ratios).toFixed(2)}; by postMessage ×${median(msgRatios).toFixed(2)}`);
     await page.evaluate(() => window.bench.stop());
   }
 } finally {

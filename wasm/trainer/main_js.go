@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"syscall/js"
+	"time"
 
 	"github.com/lora-playground/lora-playground/wasm/protocol"
 	"github.com/lora-playground/lora-playground/wasm/protocol/jswire"
@@ -49,6 +50,14 @@ func (q *inbox) push(it item) {
 	}
 }
 
+// wake makes the main loop look again without queueing anything.
+func (q *inbox) wake() {
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
 func (q *inbox) pop() (item, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -62,11 +71,19 @@ func (q *inbox) pop() (item, bool) {
 
 var global = js.Global()
 
-// post sends messages to the UI, each payload transferred.
+// post sends messages to the UI, each payload transferred; in a shard
+// worker, to the training worker that started it, through the shared-memory
+// lane when there is one (assets/js/lane.js).
 func post(msgs []protocol.Message) {
+	lane := global.Get("loraParentLane")
 	for _, m := range msgs {
 		if m.Frame != nil { // to the primary, from a shard (shards.go)
-			global.Call("postMessage", jswire.Frame(m.Frame)) // copied, not transferred (jswire.Frame)
+			buf := jswire.Frame(m.Frame) // copied, not transferred (jswire.Frame)
+			if lane.Truthy() {
+				lane.Call("sendFrame", buf)
+			} else {
+				global.Call("postMessage", buf)
+			}
 			continue
 		}
 		j, p, err := m.Encode()
@@ -74,7 +91,11 @@ func post(msgs []protocol.Message) {
 			j, p, _ = protocol.Message{Re: m.Re, Type: protocol.TypeError, Message: "encoding a reply: " + err.Error()}.Encode()
 		}
 		env, transfer := jswire.Envelope(j, p)
-		global.Call("postMessage", env, transfer)
+		if lane.Truthy() {
+			lane.Call("post", env, transfer)
+		} else {
+			global.Call("postMessage", env, transfer)
+		}
 	}
 }
 
@@ -117,6 +138,10 @@ func main() {
 	debug.SetGCPercent(25)
 	q := &inbox{notify: make(chan struct{}, 1)}
 	handler := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) == 0 || args[0].IsUndefined() { // a shard's lane has something
+			q.wake()
+			return nil
+		}
 		j, p := jswire.Open(args[0])
 		q.push(item{j, p})
 		return nil
@@ -139,25 +164,70 @@ func main() {
 	global.Call("loraTrainerRegister", handler)
 	post([]protocol.Message{{Type: protocol.TypeReady}})
 
+	handle := func(it item) {
+		if it.json == nil && protocol.IsShardFrame(it.payload) { // a job from the primary
+			post(s.HandleFrame(it.payload))
+			return
+		}
+		req, err := protocol.DecodeRequest(it.json, it.payload)
+		if err != nil {
+			post([]protocol.Message{{Re: req.ID, Type: protocol.TypeError, Message: err.Error()}})
+			return
+		}
+		post(s.Handle(req))
+	}
+
+	// A shard worker with a lane (assets/js/lane.js) gets its jobs there.
+	// While jobs keep coming it waits for the next in Atomics.wait, which
+	// wakes within microseconds of the primary's write, in slices of
+	// laneSlice with the event loop run between them; after a second
+	// without jobs it parks and waits in the event loop (the primary then
+	// rings a doorbell).
+	const laneSlice = 100 // ms
+	var lastJob time.Time
 	for {
 		// Answer everything that is waiting, then do one slice of
 		// background work and let the event loop deliver new messages.
 		if it, ok := q.pop(); ok {
-			if it.json == nil && protocol.IsShardFrame(it.payload) { // a job from the primary
-				post(s.HandleFrame(it.payload))
-				continue
-			}
-			req, err := protocol.DecodeRequest(it.json, it.payload)
-			if err != nil {
-				post([]protocol.Message{{Re: req.ID, Type: protocol.TypeError, Message: err.Error()}})
-				continue
-			}
-			post(s.Handle(req))
+			handle(it)
 			continue
+		}
+		lane := global.Get("loraParentLane")
+		if lane.Truthy() {
+			wait := 0
+			if time.Since(lastJob) < time.Second {
+				wait = laneSlice
+			}
+			v := lane.Call("recv", wait)
+			switch {
+			case v.IsNull():
+				if wait > 0 {
+					yield()
+					continue
+				}
+			case v.Type() == js.TypeString: // "wait": posted, not yet delivered
+				<-q.notify
+				continue
+			default:
+				j, p := jswire.Open(v)
+				if j == nil {
+					lastJob = time.Now()
+				}
+				handle(item{j, p})
+				continue
+			}
 		}
 		if s.Busy() {
 			post(s.Tick())
 			yield()
+			continue
+		}
+		if lane.Truthy() {
+			if !lane.Call("park").Bool() {
+				continue
+			}
+			<-q.notify
+			lane.Call("unpark")
 			continue
 		}
 		<-q.notify

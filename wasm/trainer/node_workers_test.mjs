@@ -123,8 +123,12 @@ vm.runInThisContext(fs.readFileSync(dist + '/assets/js/worker.js', 'utf8'), { fi
 `;
 
 // startWorker starts a training worker and returns a protocol client.
-function startWorker() {
-  const href = 'file://' + dist + '/assets/js/worker.js' + (process.env.LORA_WORKER_QUERY || '');
+// LORA_WORKER_QUERY (e.g. '?simd=0') goes on the worker's URL; extra
+// ('lanes=0': postMessage, no shared-memory lanes) is added to it.
+function startWorker(extra = '') {
+  let query = process.env.LORA_WORKER_QUERY || '';
+  if (extra) query += (query ? '&' : '?') + extra;
+  const href = 'file://' + dist + '/assets/js/worker.js' + query;
   const w = new Worker(shim, { eval: true, workerData: { dist, datasets, models, href, shim } });
   let nextId = 0;
   const waiting = new Map();
@@ -194,7 +198,7 @@ async function evalEvent(c, ms = 30000) {
 
 async function test() {
   const config = { model: 'jsnano', task: 'reverse', method: 'lora', rank: 4, alpha: 8, rslora: false, dropout: 0.1,
-    targets: ['q_proj', 'v_proj'], lr: 0.01, batch: 4, seed: 1, steps: 15, eval_every: 12 };
+    targets: ['q_proj', 'v_proj'], lr: 0.01, batch: 4, seed: 1, steps: 17, eval_every: 12 };
   // eval_every 12: one evaluation, at step 12 (the step request stops
   // there), shared with the shard in the 2-worker run.
   const one = startWorker();
@@ -203,7 +207,20 @@ async function test() {
   const wantEval = await evalEvent(one);
   await one.w.terminate();
 
-  const two = startWorker();
+  // Shared-memory lanes (node has SharedArrayBuffer, as a cross-origin
+  // isolated page does), then postMessage alone.
+  const lines = [];
+  for (const [extra, exchange] of [['', 'shared memory'], ['lanes=0', 'messages']]) {
+    lines.push(`${exchange}: ` + await twoWorkers(config, want, wantEval, extra, exchange));
+  }
+  console.log('node_workers_test: ok —\n  ' + lines.join('\n  '));
+}
+
+// twoWorkers trains config on 2 workers and checks it against the 1-worker
+// run's losses and evaluation, that the shards exchange as expected, and
+// that going back to 1 worker keeps the run.
+async function twoWorkers(config, want, wantEval, extra, exchange) {
+  const two = startWorker(extra);
   const t0 = performance.now();
   const w = await two.send('workers', { n: 2 });
   check(w.status.workers.requested === 2, 'workers reply ' + JSON.stringify(w.status.workers));
@@ -216,23 +233,29 @@ async function test() {
   for (let i = 0; i < want.length; i++) {
     const rel = Math.abs(got[i].loss - want[i].loss) / want[i].loss;
     maxRel = Math.max(maxRel, rel);
-    check(rel < 1e-4, `step ${want[i].step}: loss ${got[i].loss} with 2 workers, ${want[i].loss} with 1`);
+    check(rel < 1e-4, `${exchange}: step ${want[i].step}: loss ${got[i].loss} with 2 workers, ${want[i].loss} with 1`);
   }
   const gotEval = await evalEvent(two);
   const evalRel = Math.abs(gotEval.val_loss - wantEval.val_loss) / wantEval.val_loss;
   check(gotEval.step === 12 && wantEval.step === 12 && evalRel < 1e-4 && gotEval.metric === 'exact_match' &&
     gotEval.accuracy === wantEval.accuracy && gotEval.accuracy_rows === wantEval.accuracy_rows,
-  `evaluation with 2 workers ${JSON.stringify(gotEval)}, with 1 ${JSON.stringify(wantEval)}`);
-  check((await two.send('status')).status.workers.active === 2, 'fewer than 2 workers after training');
+  `${exchange}: evaluation with 2 workers ${JSON.stringify(gotEval)}, with 1 ${JSON.stringify(wantEval)}`);
+  const ws = (await two.send('status')).status.workers;
+  check(ws.active === 2 && ws.exchange === exchange, `after training: workers ${JSON.stringify(ws)}, want 2 active exchanging ${exchange}`);
   // Down to one worker: the shard stops, the run goes on from where it was.
   await two.send('workers', { n: 1 });
   const more = await losses(two, 3);
   const st = await two.send('status');
   check(more.length === 3 && more[0].step === 13 && st.status.workers.active === 1 && st.status.step === 15, 'after workers 1: ' + JSON.stringify(st.status.workers));
+  // And up again: the new shard joins the run (the state goes to it).
+  await two.send('workers', { n: 2 });
+  await untilActive(two, 2);
+  const again = await losses(two, 2);
+  check(again.length === 2 && again[0].step === 16 && again.every((p) => Number.isFinite(p.loss)), `${exchange}: 2 workers again: ${JSON.stringify(again)}`);
   await two.w.terminate();
-  console.log(`node_workers_test: ok — 2 workers active ${startMs.toFixed(0)} ms after asking; 12 steps (LoRA with dropout 0.1) ` +
+  return `2 workers active ${startMs.toFixed(0)} ms after asking; 12 steps (LoRA with dropout 0.1) ` +
     `match 1 worker to ${maxRel.toExponential(1)} (relative), and so does the evaluation at step 12 ` +
-    `(val loss to ${evalRel.toExponential(1)}, ${wantEval.ms.toFixed(0)} ms alone, ${gotEval.ms.toFixed(0)} ms shared); back to 1 worker without losing the run`);
+    `(val loss to ${evalRel.toExponential(1)}, ${wantEval.ms.toFixed(0)} ms alone, ${gotEval.ms.toFixed(0)} ms shared); back to 1 worker and to 2 without losing the run`;
 }
 
 // play trains for ms of play and returns the worker-measured tokens/s
@@ -277,23 +300,30 @@ async function benchmark() {
     if (only.length && !only.includes(i + 1)) continue;
     const config = { method: 'lora', rank: 8, alpha: 16, rslora: false, dropout: 0, targets: ['q_proj', 'v_proj'],
       lr: 0.003, batch: 8, seed: 1, steps: 1000000, eval_every: evalEvery, ...r.config };
-    const one = startWorker(), two = startWorker(), three = startWorker();
+    // two: 2 workers exchanging through shared memory (lane.js); msg: the
+    // same by postMessage, as on a page that is not cross-origin isolated.
+    const one = startWorker(), two = startWorker(), three = startWorker(), msg = startWorker('lanes=0');
     const c1 = await one.send('configure', { config });
     await three.send('configure', { config });
-    await two.send('workers', { n: 2 });
-    await two.send('configure', { config });
-    await untilActive(two, 2);
+    for (const c of [two, msg]) {
+      await c.send('workers', { n: 2 });
+      await c.send('configure', { config });
+      await untilActive(c, 2);
+    }
     const tokens = config.batch * c1.status.config.seq_len;
     // Warm up both (V8 tiers up), then alternate.
     await play(one, 800, tokens);
     await play(two, 800, tokens);
+    await play(msg, 800, tokens);
     const best = { 1: { tps: 0, wall: 0 }, 2: { tps: 0, wall: 0 }, both: 0 };
-    const ratios = [], wallRatios = [];
+    const ratios = [], wallRatios = [], msgRatios = [];
     console.log(`${r.name}, T=${c1.status.config.seq_len}:`);
     for (let i = 1; i <= rounds; i++) {
       const a = await play(one, ms, tokens);
       const b = await play(two, ms, tokens);
+      const m = await play(msg, ms, tokens);
       ratios.push(b.tps / a.tps);
+      msgRatios.push(m.tps / a.tps);
       wallRatios.push(b.wall / a.wall);
       for (const [k, v] of [[1, a], [2, b]]) {
         best[k].tps = Math.max(best[k].tps, v.tps);
@@ -308,6 +338,7 @@ async function benchmark() {
       console.log(`  round ${i}: 1 worker ${a.tps.toFixed(0)} tokens/s (wall ${a.wall.toFixed(0)})   2 workers ${b.tps.toFixed(0)} tokens/s (wall ${b.wall.toFixed(0)})   ×${(b.tps / a.tps).toFixed(2)} (wall ×${(b.wall / a.wall).toFixed(2)})` +
         `\n           CPU per 1000 tokens ${a.cpuPerK.toFixed(0)} vs ${b.cpuPerK.toFixed(0)} ms (×${(b.cpuPerK / a.cpuPerK).toFixed(2)}), cores used ${a.cores.toFixed(2)} vs ${b.cores.toFixed(2)}` +
         `   [step ${a.stepMs.toFixed(1)} vs ${b.stepMs.toFixed(1)} ms; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms]` +
+        `\n           2 workers by postMessage instead of shared memory: ${m.tps.toFixed(0)} tokens/s ×${(m.tps / a.tps).toFixed(2)} (waited ${m.waitMs.toFixed(1)} ms a step)` +
         (a.evals + b.evals ? `\n           evaluations ${a.evals} vs ${b.evals}, ${a.evalMs.toFixed(0)} vs ${b.evalMs.toFixed(0)} ms each (×${(a.evalMs / b.evalMs).toFixed(2)} faster); ` +
           `per ${evalEvery} steps: ${(evalEvery * a.stepMs + a.evalMs).toFixed(0)} vs ${(evalEvery * b.stepMs + b.evalMs).toFixed(0)} ms (×${((evalEvery * a.stepMs + a.evalMs) / (evalEvery * b.stepMs + b.evalMs)).toFixed(2)})` : ''));
     }
@@ -316,7 +347,8 @@ async function benchmark() {
     // A round's two runs are seconds apart, so their ratio sees the same
     // machine; best-of-each can pair a lucky 1-worker round with another
     // round's 2 workers when the machine's speed drifts.
-    console.log(`  median of the rounds' ratios: ×${median(ratios).toFixed(2)} (wall ×${median(wallRatios).toFixed(2)})`);
+    console.log(`  median of the rounds' ratios: ×${median(ratios).toFixed(2)} (wall ×${median(wallRatios).toFixed(2)}); by postMessage ×${median(msgRatios).toFixed(2)}`);
+    await msg.w.terminate();
     await one.w.terminate();
     await two.w.terminate();
     await three.w.terminate();

@@ -54,6 +54,12 @@ type ShardConn interface {
 	Close()
 }
 
+// sharedMemoryConn is a ShardConn that may exchange through shared memory
+// (shards_js.go); status.workers.exchange reports it.
+type sharedMemoryConn interface {
+	SharedMemory() bool
+}
+
 // ShardSpawner starts one shard worker. The js build starts a nested Web
 // Worker (assets/js/worker.js, loraSpawnShard); tests start an in-process
 // Session.
@@ -292,6 +298,14 @@ func (s *Session) workersStatus() *protocol.Workers {
 		if st := s.run.tr.ShardStats(); st.Steps > 0 {
 			w.OwnMillis = float64(st.Own.Microseconds()) / 1e3 / float64(st.Steps)
 			w.WaitMillis = float64(st.Wait.Microseconds()) / 1e3 / float64(st.Steps)
+		}
+	}
+	if w.Active > 1 {
+		w.Exchange = protocol.ExchangeMessages
+		for _, c := range p.attached {
+			if sm, ok := c.conn.(sharedMemoryConn); ok && sm.SharedMemory() {
+				w.Exchange = protocol.ExchangeSharedMemory
+			}
 		}
 	}
 	if s.run != nil && w.Note == "" && w.Requested > s.run.tr.Cfg.Batch {

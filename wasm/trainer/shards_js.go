@@ -20,6 +20,7 @@ import (
 // reply).
 type jsShard struct {
 	w    js.Value
+	lane js.Value // w.loraLane: shared-memory lanes (assets/js/lane.js), or undefined
 	cb   js.Func
 	wake js.Func // setTimeout callback: queues a timeout item
 
@@ -33,6 +34,7 @@ type shardItem struct {
 	json, payload []byte
 	err           error
 	timeout       bool // Receive's timer fired
+	wake          bool // the lane has something
 }
 
 // spawnJSShard starts a shard worker.
@@ -42,6 +44,10 @@ func spawnJSShard() (conn ShardConn, err error) {
 	}
 	c := &jsShard{notify: make(chan struct{}, 1)}
 	c.cb = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) == 0 || args[0].IsUndefined() {
+			c.push(shardItem{wake: true})
+			return nil
+		}
 		env := args[0]
 		if e := env.Get("error"); e.Type() == js.TypeString {
 			c.push(shardItem{err: errors.New(e.String())})
@@ -63,6 +69,7 @@ func spawnJSShard() (conn ShardConn, err error) {
 		}
 	}()
 	c.w = global.Call("loraSpawnShard", c.cb)
+	c.lane = c.w.Get("loraLane")
 	return c, nil
 }
 
@@ -102,7 +109,11 @@ func (c *jsShard) Send(req protocol.Request) (err error) {
 		}
 	}()
 	env, transfer := jswire.Envelope(j, p)
-	c.w.Call("postMessage", env, transfer)
+	if c.lane.Truthy() {
+		c.lane.Call("post", env, transfer)
+	} else {
+		c.w.Call("postMessage", env, transfer)
+	}
 	return nil
 }
 
@@ -116,14 +127,26 @@ func (c *jsShard) SendFrame(frame []byte) (err error) {
 			err = fmt.Errorf("posting to the worker: %v", r)
 		}
 	}()
-	c.w.Call("postMessage", jswire.Frame(frame)) // copied, not transferred (jswire.Frame)
+	buf := jswire.Frame(frame) // copied, not transferred (jswire.Frame)
+	if c.lane.Truthy() {
+		c.lane.Call("sendFrame", buf)
+	} else {
+		c.w.Call("postMessage", buf)
+	}
 	return nil
 }
 
 // Receive returns the shard's next message, waiting up to timeout. The
 // timeout is a JS setTimeout that wakes the same queue (a Go timer and a
 // select would add ~20 KB to the binary).
+//
+// With a lane, the messages come from lane.recv, in the order the shard
+// sent them; the queue then holds only errors (and the shard's first
+// message, sent before it had its lane). Waiting is then Atomics.wait, in
+// slices of laneSlice, with the event loop run between them so that an
+// error can arrive.
 func (c *jsShard) Receive(timeout time.Duration) (protocol.Message, bool, error) {
+	const laneSlice = 50 * time.Millisecond
 	armed := false
 	var timer js.Value
 	defer func() {
@@ -131,22 +154,55 @@ func (c *jsShard) Receive(timeout time.Duration) (protocol.Message, bool, error)
 			global.Call("clearTimeout", timer)
 		}
 	}()
+	start := time.Now()
 	for {
 		if it, ok := c.pop(); ok {
 			if it.timeout {
 				if armed {
+					if c.lane.Truthy() && time.Since(start) < timeout {
+						armed = false // one lane slice's turn of the event loop
+						continue
+					}
+					armed = false
 					return protocol.Message{}, false, nil
 				}
 				continue // an earlier call's timer
 			}
-			if it.err != nil {
-				return protocol.Message{}, false, it.err
+			if it.wake {
+				continue
 			}
-			if it.json == nil { // a shard frame (jswire.Open)
-				return protocol.Message{Frame: it.payload}, true, nil
+			return decodeShardItem(it)
+		}
+		if c.lane.Truthy() {
+			left := timeout - time.Since(start)
+			wait := min(left, laneSlice)
+			v := c.lane.Call("recv", max(wait.Milliseconds(), 0))
+			switch {
+			case v.IsNull():
+				if left <= 0 {
+					return protocol.Message{}, false, nil
+				}
+				// Let the event loop run once (an error may be waiting).
+				if !armed {
+					armed = true
+					timer = global.Call("setTimeout", c.wake, 0)
+				}
+				<-c.notify
+				continue
+			case v.Type() == js.TypeString: // "wait": posted, not yet delivered
+				if left <= 0 {
+					return protocol.Message{}, false, nil
+				}
+				if !armed {
+					armed = true
+					timer = global.Call("setTimeout", c.wake, left.Milliseconds()+1)
+				}
+				<-c.notify // its arrival calls cb, which wakes this
+				continue
+			default:
+				j, p := jswire.Open(v)
+				return decodeShardItem(shardItem{json: j, payload: p})
 			}
-			m, err := protocol.DecodeMessage(it.json, it.payload)
-			return m, err == nil, err
 		}
 		if timeout <= 0 {
 			return protocol.Message{}, false, nil
@@ -158,6 +214,21 @@ func (c *jsShard) Receive(timeout time.Duration) (protocol.Message, bool, error)
 		<-c.notify
 	}
 }
+
+func decodeShardItem(it shardItem) (protocol.Message, bool, error) {
+	if it.err != nil {
+		return protocol.Message{}, false, it.err
+	}
+	if it.json == nil { // a shard frame (jswire.Open)
+		return protocol.Message{Frame: it.payload}, true, nil
+	}
+	m, err := protocol.DecodeMessage(it.json, it.payload)
+	return m, err == nil, err
+}
+
+// SharedMemory reports whether the shard's frames go through shared-memory
+// lanes (a cross-origin isolated page) rather than postMessage.
+func (c *jsShard) SharedMemory() bool { return c.lane.Truthy() }
 
 // Close terminates the worker.
 func (c *jsShard) Close() {
