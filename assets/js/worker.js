@@ -14,7 +14,9 @@
 //
 // Messages are envelopes {json, buf}: JSON text and an optional transferred
 // ArrayBuffer (see wasm/protocol). Messages that arrive before Go has
-// registered its handler are queued, in order, never dropped.
+// registered its handler are queued, in order, never dropped. Between the
+// training worker and its shard workers, on a cross-origin isolated page,
+// frames travel through shared memory instead (lane.js).
 'use strict';
 
 const ROOT = new URL(new URLSearchParams(self.location.search).get('root') || '../../', self.location.href).href;

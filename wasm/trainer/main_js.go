@@ -27,8 +27,14 @@ import (
 //	                               (MessageChannel), letting queued messages
 //	                               run first; setTimeout(0) would be clamped
 //	                               to 4 ms once nested
+//	loraParentLane                 in a shard worker of a cross-origin
+//	                               isolated page: the endpoint of its
+//	                               shared-memory lanes to the training
+//	                               worker (assets/js/lane.js); undefined
+//	                               elsewhere
 //
-// and Go posts every message with the global postMessage.
+// and Go posts every message with the global postMessage, or, in a shard
+// with a lane, through loraParentLane.
 
 // inbox is an unbounded queue of request envelopes. The JS handler must not
 // block, so it appends and signals; the main loop drains it.
