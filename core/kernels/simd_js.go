@@ -78,6 +78,14 @@ func sdotNT(c, a, b *float32, m, n, k, lda, ldb, ldc, acc int32)
 // against sgemm's ~50, no transpose) is faster. That covers the cached
 // decoder's matrix-vector products. Measured crossover (n=k=128, node):
 // m=16 dot 16 µs vs 21 µs transposed, m=32 32 vs 31, m=64 63 vs 52.
+//
+// b is transposed a panel of ntPanelCols(k) of its rows at a time, and
+// each panel's columns of out are one sgemm call: the scratch is then
+// at most ntPanelFloats floats (64 KiB) instead of all of bᵀ (a whole
+// weight matrix: 256 KiB for the reference model's MLP, 9 MiB for
+// GPT-2 small's), and linear memory never gives back what it grew by.
+// sgemm sums every element of out in the same order whatever the
+// column range it is given, so the numbers are those of one call.
 func simdNT(out, a, b []float32, m, n, k int, accumulate bool) bool {
 	if m < ntDotRows && k >= ntDotMinK {
 		return simdNTDot(out, a, b, m, n, k, accumulate)
@@ -86,12 +94,30 @@ func simdNT(out, a, b []float32, m, n, k int, accumulate bool) bool {
 		return true
 	}
 	matMulCalls.simd++
-	s := getScratch(n * k)
+	nb := ntPanelCols(n, k)
+	s := getScratch(nb * k)
 	bt := *s
-	transpose(bt, b, n, k)
-	sgemm(&out[0], &a[0], &bt[0], int32(m), int32(n), int32(k), int32(k), 1, int32(n), int32(n), b2i(accumulate))
+	for j0 := 0; j0 < n; j0 += nb {
+		w := min(nb, n-j0)
+		transpose(bt, b[j0*k:(j0+w)*k], w, k)
+		sgemm(&out[j0], &a[0], &bt[0], int32(m), int32(w), int32(k), int32(k), 1, int32(w), int32(n), b2i(accumulate))
+	}
 	putScratch(s)
 	return true
+}
+
+// ntPanelFloats bounds simdNT's transposed panel of b, in floats.
+const ntPanelFloats = 16 << 10
+
+// ntPanelCols returns how many of b's n rows (out's columns) simdNT
+// transposes at a time for rows of length k: as many as fit in
+// ntPanelFloats, a multiple of sgemm's 8-column tile, at least one tile,
+// and all n when they fit.
+func ntPanelCols(n, k int) int {
+	if n*k <= ntPanelFloats {
+		return n
+	}
+	return max(8, ntPanelFloats/k&^7)
 }
 
 // simdNTBoth: as simdNT, but with bᵀ at hand the NN form needs no

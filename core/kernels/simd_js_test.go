@@ -132,3 +132,34 @@ func TestMatMulCountsSeeFallbacks(t *testing.T) {
 		t.Errorf("ResetMatMulCounts left %d, %d", simd, scalar)
 	}
 }
+
+// TestSIMDNTPanels checks simdNT on products whose bᵀ is larger than
+// one panel (ntPanelFloats), with and without a short last panel: out
+// must equal the naive kernel's bit for bit (sgemm sums in the naive
+// order whatever columns it is given), and the scratch it leaves must
+// hold one panel, not the whole transpose.
+func TestSIMDNTPanels(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	for _, s := range []shape{{512, 512, 128}, {512, 128, 512}, {64, 300, 100}, {33, 2*ntPanelFloats/8 + 3, 8}, {40, 9, 5000}} {
+		m, n, k := s.m, s.n, s.k
+		if nb := ntPanelCols(n, k); nb >= n || nb%8 != 0 || nb*k > max(ntPanelFloats, 8*k) {
+			t.Fatalf("%v: panel of %d columns", s, nb)
+		}
+		for _, acc := range []bool{false, true} {
+			scratch.free = nil
+			a, b := randSlice(rng, m*k), randSlice(rng, n*k)
+			want := randSlice(rng, m*n)
+			got := append([]float32(nil), want...)
+			MatMulNTNaive(want, a, b, m, n, k, acc)
+			MatMulNT(got, a, b, m, n, k, acc)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%v acc=%v: out[%d] = %v, naive %v", s, acc, i, got[i], want[i])
+				}
+			}
+			if len(scratch.free) != 1 || cap(*scratch.free[0]) > max(ntPanelFloats, 8*k) {
+				t.Errorf("%v: scratch left %d buffers, the first of %d floats", s, len(scratch.free), cap(*scratch.free[0]))
+			}
+		}
+	}
+}
