@@ -169,3 +169,56 @@ func flatGrads(m *Model) []float32 {
 	m.EachAdapter(func(l, mod int, ad *lora.Adapter) { out = append(out, ad.DA...); out = append(out, ad.DB...) })
 	return out
 }
+
+// TestDeadBufferReuseChangesNoNumber: lending buffers that are dead at the
+// time (dln as the MLP's row buffer, resid[l+1] or the next block's up for
+// W_downᵀ in the SIMD build) gives the gradients and losses of separate
+// buffers to the bit, over two steps (the second one over what the first
+// left), for LoRA on q and v and for full fine-tuning, with a batch large
+// enough for every loan (258 rows ≥ 252 and ≥ 4C) and one where W_downᵀ
+// fits only in the next block's up (12 rows: C ≤ 12 < 4C) and the last
+// block's takes scratch.
+func TestDeadBufferReuseChangesNoNumber(t *testing.T) {
+	defer func(r bool) { reuseDeadBuffers = r }(reuseDeadBuffers)
+	run := func(targets []string, B, T int, reuse bool) ([]float32, []float64, *Activations) {
+		reuseDeadBuffers = reuse
+		m := testModel(t, 41)
+		if targets == nil {
+			m.G = NewWeights(m.Config, nil)
+		} else {
+			trainAdaptersOnly(t, m, targets)
+		}
+		a := NewActivations(m.Config, B, T)
+		var losses []float64
+		for step := range 2 {
+			b := testBatch(uint64(5+step), m.Config, B, T)
+			losses = append(losses, m.lossOn(t, a, b))
+			m.Backward(a, b.inputs, b.targets, b.weights)
+		}
+		return flatGrads(m), losses, a
+	}
+	c := testConfig()
+	for _, shape := range [][2]int{{43, 6}, {2, 6}} {
+		N := shape[0] * shape[1]
+		for _, targets := range [][]string{{"q_proj", "v_proj"}, nil} {
+			want, wantLoss, sep := run(targets, shape[0], shape[1], false)
+			got, gotLoss, lent := run(targets, shape[0], shape[1], true)
+			if sep.mlpRows == nil || (lent.mlpRows == nil) != (N >= 4*(2*mlpBlock-1)) {
+				t.Errorf("%d rows, targets %v: mlpRows allocated %v with loans, %v without", N, targets, lent.mlpRows != nil, sep.mlpRows != nil)
+			}
+			if (lent.freeDuringMLP(0, 4*c.NEmbd*c.NEmbd) == nil) != (N < c.NEmbd) || (lent.freeDuringMLP(c.NLayer-1, 4*c.NEmbd*c.NEmbd) == nil) != (N < 4*c.NEmbd) {
+				t.Errorf("%d rows: W_downᵀ has no free buffer where it should or one where it should not", N)
+			}
+			for i := range wantLoss {
+				if gotLoss[i] != wantLoss[i] {
+					t.Fatalf("%d rows, targets %v: loss of step %d is %v with loans, %v without", N, targets, i+1, gotLoss[i], wantLoss[i])
+				}
+			}
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%d rows, targets %v: gradient %d is %v with loans, %v without", N, targets, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

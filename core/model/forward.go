@@ -93,7 +93,7 @@ type Activations struct {
 	dln     []float32 // (B,T,C)
 	datty   []float32 // (B,T,C) = dln
 	dgelu   []float32 // (B,T,4C), nil unless a down_proj has an adapter
-	mlpRows []float32 // (≤ 2·mlpBlock-1, 4C), nil until a block-wise MLP pass
+	mlpRows []float32 // (≤ 2·mlpBlock-1, 4C), nil until a block-wise MLP pass needs it and dln is too small (see rowsBuffer)
 
 	weightSum float64
 }
@@ -123,12 +123,44 @@ func (a *Activations) wholeDgelu(C int) []float32 {
 	return a.dgelu
 }
 
-// rowsBuffer returns mlpRows, allocated for the largest block on first use.
+// rowsBuffer returns the buffer of the MLP's block-wise passes, for the
+// largest block: dln when it is large enough (batches of 4·(2·mlpBlock-1)
+// = 252 tokens and more), since nothing reads dln while they run (in the
+// forward pass it held ln_2's output, which up_proj has consumed; in the
+// backward pass it is next written by up_proj's input gradient); else
+// mlpRows, allocated on first use.
 func (a *Activations) rowsBuffer(C int) []float32 {
+	n := min(a.MaxB*a.MaxT, 2*mlpBlock-1) * 4 * C
+	if reuseDeadBuffers && len(a.dln) >= n {
+		return a.dln[:n]
+	}
 	if a.mlpRows == nil {
-		a.mlpRows = make([]float32, min(a.MaxB*a.MaxT, 2*mlpBlock-1)*4*C)
+		a.mlpRows = make([]float32, n)
 	}
 	return a.mlpRows
+}
+
+// reuseDeadBuffers lets rowsBuffer and freeDuringMLP lend buffers that are
+// dead at the time. A variable only so that a test can compare with
+// separate buffers.
+var reuseDeadBuffers = true
+
+// freeDuringMLP returns n floats that nothing reads between the start of
+// block l's MLP in the forward pass and the end of the block, or nil: the
+// block's output resid[l+1], written only after the MLP, or else the next
+// block's up buffer, written only in that block. Their old contents are
+// the last pass's, which its backward pass has used.
+func (a *Activations) freeDuringMLP(l, n int) []float32 {
+	if !reuseDeadBuffers {
+		return nil
+	}
+	if len(a.resid[l+1]) >= n {
+		return a.resid[l+1][:n]
+	}
+	if l+1 < len(a.layers) && len(a.layers[l+1].up) >= n {
+		return a.layers[l+1].up[:n]
+	}
+	return nil
 }
 
 // quarter returns quarter i of block l's up buffer, a (B,T,C) buffer for
@@ -449,7 +481,9 @@ func (m *Model) hasAdapter(l, mod int) bool {
 // by block (see Activations), for a down_proj without adapter whose input
 // is not kept: out (N,C) = gelu(up)·W_downᵀ + b_down. In the SIMD build
 // W_down is transposed once for all blocks, as the whole-batch product
-// would have done once.
+// would have done once, into a buffer that is free meanwhile when there
+// is one large enough (see freeDuringMLP; batches of 4C tokens and more),
+// else into kernel scratch, which would stay allocated.
 func (m *Model) mlpDownRows(a *Activations, out []float32, l, N int) {
 	C := m.Config.NEmbd
 	lin := &m.W.Blocks[l].Lin[ModDown]
@@ -457,8 +491,10 @@ func (m *Model) mlpDownRows(a *Activations, out []float32, l, N int) {
 	wt := m.frozenT(l, ModDown)
 	var s *[]float32
 	if wt == nil && kernels.SIMD {
-		s = kernels.Scratch(4 * C * C)
-		wt = *s
+		if wt = a.freeDuringMLP(l, 4*C*C); wt == nil {
+			s = kernels.Scratch(4 * C * C)
+			wt = *s
+		}
 		kernels.Transpose(wt, lin.W, C, 4*C)
 	}
 	for r0, r1 := 0, 0; r0 < N; r0 = r1 {
