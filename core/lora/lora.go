@@ -151,7 +151,6 @@ type Adapter struct {
 	xd     []float32 // (N,In) drop(x); allocated only with dropout
 	mask   []float32 // (N,In) 0 or 1/(1-p); live only when dropout ran
 	h      []float32 // (N,R) s·(in·Aᵀ), computed once and used for out and dB
-	dh     []float32 // (N,R)
 	tmp    []float32 // (N,In) scratch for the masked dx; only with dropout
 	masked bool
 }
@@ -187,7 +186,6 @@ func (a *Adapter) EnableGrad() {
 func (a *Adapter) ensure(n int) {
 	if len(a.h) < n*a.R {
 		a.h = make([]float32, n*a.R)
-		a.dh = make([]float32, n*a.R)
 	}
 	if a.Dropout > 0 && len(a.xd) < n*a.In {
 		a.xd = make([]float32, n*a.In)
@@ -237,10 +235,13 @@ func (a *Adapter) Forward(out, x []float32, N int, train bool, rng *rand.Rand) {
 //	dA += dhᵀ·drop(x)           (R,In)
 //	dx += (dh·A) ⊙ mask         (N,In)
 //
-// dx may be nil.
+// dx may be nil. dh lives only during the call, in kernel scratch: one
+// buffer for all of a model's adapters rather than one each.
 func (a *Adapter) Backward(dx, dout []float32, N int) {
 	h := a.h[:N*a.R]
-	dh := a.dh[:N*a.R]
+	s := kernels.Scratch(N * a.R)
+	defer kernels.ReleaseScratch(s)
+	dh := *s
 	if a.DB != nil {
 		kernels.MatMulTN(a.DB, dout, h, a.Out, a.R, N, true)
 	}
