@@ -27,11 +27,15 @@
 //	                   writer's next message went by postMessage instead.
 //
 // An endpoint (one side of a shard's connection) sends frames into its
-// outgoing lane; a frame that does not fit, and any other message (request
-// envelopes, errors), goes by postMessage, tagged {loraLane: 1, m}, with a
-// nudge in the lane. The reader keeps postMessage'd messages aside and
-// hands them out only when it reaches their nudge, so the two paths make
-// one stream, in the order it was sent.
+// outgoing lane; any other message (request envelopes, errors) goes by
+// postMessage, tagged {loraLane: 1, m}, followed by a nudge in the lane. The
+// reader keeps postMessage'd messages aside and hands them out only when it
+// reaches their nudge, so the two paths make one stream, in the order it
+// was sent. A frame larger than the lane makes the writer replace the lane
+// with one twice the frame's size: the new buffer goes as a posted
+// {loraLaneSwap} message, in order, and the reader switches lanes when it
+// reaches it (full fine-tuning's gradients are ~1.7 MiB on tiny; LoRA's
+// fit the first lane). Only a frame over MAX_CAP goes by postMessage.
 //
 // A reader that waits in Atomics.wait cannot receive postMessage, so before
 // it waits in its event loop instead it parks: sets [2] and checks the lane
@@ -49,6 +53,8 @@
   // r=8 on q,v: 32 KiB); full fine-tuning's of the tiny model are ~1.7 MiB
   // and go by postMessage (a nudge each).
   const DEFAULT_CAP = 1 << 20;
+  // The largest lane a writer makes to fit a frame.
+  const MAX_CAP = 1 << 28;
 
   function available() {
     return typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' &&
@@ -134,9 +140,16 @@
       Atomics.wait(this.h, W, w, ms);
     }
 
-    // waitSpace blocks up to ms while the reader has not read anything.
-    waitSpace(ms) {
-      Atomics.wait(this.h, R, Atomics.load(this.h, R), ms);
+    // readCount is the reader's position, for waitSpace.
+    readCount() {
+      return Atomics.load(this.h, R);
+    }
+
+    // waitSpace blocks up to ms while the reader's position is still r
+    // (read before the write that found no room, so that a read in between
+    // is not slept through).
+    waitSpace(r, ms) {
+      Atomics.wait(this.h, R, r, ms);
     }
 
     // park marks the reader as waiting in its event loop; false (and not
@@ -175,39 +188,56 @@
       this.wake = wake || (() => {});
       this.aside = []; // postMessage'd messages, in arrival order
       this.owed = 0; // nudges read whose message is not yet handed out
-      this.frames = 0; // frames sent through the lane (for status and tests)
+      this.frames = 0; // frames sent through the lane
       this.posted = 0; // messages sent by postMessage with a nudge
+      this.oversize = 0; // frames over maxCap, sent by postMessage
+      this.maxCap = MAX_CAP;
     }
 
     // nudge writes a nudge, waiting for room if it must.
     nudge() {
       for (const t0 = Date.now(); ;) {
+        const r = this.out.readCount();
         const ok = this.out.write(null);
         if (ok === 'bell') this.port.postMessage({ loraLane: 1, bell: 1 });
         if (ok) return;
         if (Date.now() - t0 > NUDGE_WAIT_MS) throw new Error('the other worker stopped reading its messages');
-        this.out.waitSpace(50);
+        this.out.waitSpace(r, 50);
       }
     }
 
-    // sendFrame sends a frame (an ArrayBuffer or Uint8Array): through the
-    // lane when it fits, else by postMessage (copied).
+    // sendFrame sends a frame (an ArrayBuffer or Uint8Array) through the
+    // lane, which it first grows if the frame is larger than the lane. When
+    // the lane is only too full for it now, or the frame is over maxCap,
+    // the frame goes by postMessage (in order all the same).
     sendFrame(buf) {
       const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
+      const need = 4 + pad4(bytes.length);
+      if (need > this.out.cap && 2 * need <= this.maxCap) {
+        let cap = this.out.cap;
+        while (cap < 2 * need) cap *= 2;
+        const sab = newLaneBuffer(cap);
+        this.post({ loraLaneSwap: sab });
+        this.out = new Lane(sab);
+      }
       const ok = this.out.write(bytes);
       if (ok) {
         this.frames++;
         if (ok === 'bell') this.port.postMessage({ loraLane: 1, bell: 1 });
         return;
       }
-      this.post(bytes.slice().buffer);
+      if (need > this.out.cap) this.oversize++;
+      const copy = bytes.slice().buffer; // transferred: copied once
+      this.post(copy, [copy]);
     }
 
-    // post sends any message by postMessage, in order with the frames.
+    // post sends any message by postMessage, in order with the frames: the
+    // message, then its nudge (a message that failed to post leaves no
+    // nudge behind to wait for).
     post(msg, transfer) {
-      this.nudge();
-      this.posted++;
       this.port.postMessage({ loraLane: 1, m: msg }, transfer || []);
+      this.posted++;
+      this.nudge();
     }
 
     // accept takes a message that arrived by postMessage; true if it was
@@ -230,7 +260,12 @@
         if (this.owed > 0) {
           if (this.aside.length === 0) return 'wait';
           this.owed--;
-          return this.aside.shift();
+          const m = this.aside.shift();
+          if (m && m.loraLaneSwap) { // the writer grew the lane: read the new one from here on
+            this.in = new Lane(m.loraLaneSwap);
+            continue;
+          }
+          return m;
         }
         const e = this.in.read();
         if (e === NUDGE) { this.owed++; continue; }
@@ -241,12 +276,13 @@
       }
     }
 
-    // park and unpark: see Lane; the endpoint parks its reading side.
+    // park and unpark: see Lane; the endpoint parks its reading side. A
+    // lane swap is a posted message, so a parked reader hears of it.
     park() { return this.in.park(); }
     unpark() { this.in.unpark(); }
   }
 
-  const api = { available, newLaneBuffer, Lane, Endpoint, NUDGE, DEFAULT_CAP };
+  const api = { available, newLaneBuffer, Lane, Endpoint, NUDGE, DEFAULT_CAP, MAX_CAP };
   root.LoraLanes = api;
   if (typeof module === 'object' && module.exports) module.exports = api;
 })(typeof self !== 'undefined' ? self : globalThis);

@@ -71,14 +71,17 @@ importScripts(ROOT + 'wasm_exec.js', new URL('lane.js', self.location.href).href
   // MessageChannel messages alone can be drained back to back without
   // letting other messages in (node does that for up to 1000), which the
   // timer turns prevent.
+  // Callbacks waiting for their MessageChannel turn, in order (Go may ask
+  // for a second turn before the first has come).
   const channel = new MessageChannel();
-  let pending = null, turn = 0;
-  channel.port1.onmessage = () => { const cb = pending; pending = null; cb(); };
+  const pending = [];
+  let turn = 0;
+  channel.port1.onmessage = () => pending.shift()();
   self.loraYield = (cb) => {
     if (turn++ % 2 === 0) {
       setTimeout(cb, 0);
     } else {
-      pending = cb;
+      pending.push(cb);
       channel.port2.postMessage(0);
     }
   };
@@ -94,10 +97,12 @@ importScripts(ROOT + 'wasm_exec.js', new URL('lane.js', self.location.href).href
   // ?lanes=0 on the worker URL keeps to postMessage.
   const lanesOn = LoraLanes.available() && new URLSearchParams(self.location.search).get('lanes') !== '0';
   self.loraSpawnShard = (cb) => {
+    // The lanes first: if they cannot be made, no worker is left behind.
+    const lanes = lanesOn ? { toShard: LoraLanes.newLaneBuffer(), toParent: LoraLanes.newLaneBuffer() } : null;
     const w = new Worker(self.location.href);
-    if (lanesOn) {
-      const toShard = LoraLanes.newLaneBuffer(), toParent = LoraLanes.newLaneBuffer();
-      w.postMessage({ loraLanes: { toShard, toParent } });
+    if (lanes) {
+      const { toShard, toParent } = lanes;
+      w.postMessage({ loraLanes: lanes });
       w.loraLane = new LoraLanes.Endpoint(toShard, toParent, w, () => cb(undefined));
     }
     w.onmessage = (e) => {
@@ -111,6 +116,10 @@ importScripts(ROOT + 'wasm_exec.js', new URL('lane.js', self.location.href).href
     w.onmessageerror = () => cb({ error: 'a message from the worker could not be read' });
     return w;
   };
+
+  // A message that cannot be deserialised would otherwise vanish (and a
+  // shard or the page would wait for it): say so.
+  self.onmessageerror = () => fail('a message to the trainer could not be read', 'it was not delivered');
 
   function fail(what, err) {
     const message = `${what}: ${(err && err.message) || err}`;

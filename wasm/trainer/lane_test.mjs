@@ -68,11 +68,13 @@ test('frames and posted messages arrive in the order sent', () => {
   const b = new Endpoint(b2a, a2b, port());
   a.sendFrame(bytes(8, 1));
   a.post({ json: 'request 1' });
-  a.sendFrame(bytes(200, 2)); // larger than the lane: posted, with a nudge
+  a.sendFrame(bytes(200, 2)); // larger than the lane: the lane grows (a posted swap)
   a.sendFrame(bytes(12, 3));
-  assert.equal(a.frames, 2);
+  assert.equal(a.frames, 3);
   assert.equal(a.posted, 2);
+  assert.equal(a.oversize, 0);
   assert.equal(pa.sent.length, 2);
+  assert.ok(a.out.cap >= 2 * 204, `grown lane ${a.out.cap} bytes`);
 
   assert.deepEqual(new Uint8Array(b.recv(0)), bytes(8, 1));
   // The nudge is read but its message has not been delivered yet.
@@ -87,6 +89,53 @@ test('frames and posted messages arrive in the order sent', () => {
   assert.deepEqual(new Uint8Array(b.recv(0)), bytes(12, 3));
   assert.equal(b.recv(0), null);
   assert.equal(b.accept({ json: 'not from a lane' }), false);
+});
+
+test('a frame over the largest lane goes by postMessage, in order, and is counted', () => {
+  const a2b = newLaneBuffer(64), b2a = newLaneBuffer(64);
+  const pa = port();
+  const a = new Endpoint(a2b, b2a, pa);
+  a.maxCap = 256;
+  const b = new Endpoint(b2a, a2b, port());
+  a.sendFrame(bytes(100, 1)); // grows the lane to 256
+  a.sendFrame(bytes(300, 2)); // over the largest lane: posted
+  a.sendFrame(bytes(8, 3));
+  assert.equal(a.oversize, 1);
+  assert.equal(a.out.cap, 256);
+  for (const m of pa.sent) b.accept(m);
+  for (const [n, seed] of [[100, 1], [300, 2], [8, 3]]) assert.deepEqual(new Uint8Array(b.recv(0)), bytes(n, seed));
+  assert.equal(b.recv(0), null);
+});
+
+test('counters that wrap past 2^31 and 2^32 read back every entry', () => {
+  for (const start of [0x7fffff00, -16, 0x7ffffff0 | 0, -(2 ** 31) + 8, -4]) {
+    const sab = newLaneBuffer(64);
+    const h = new Int32Array(sab, 0, 4);
+    h[0] = start; h[1] = start;
+    const lane = new Lane(sab);
+    let seed = 0;
+    for (let i = 0; i < 300; i++) {
+      const n = (i * 7) % 23 + 1;
+      assert.equal(lane.write(bytes(n, seed)), true, `start ${start}, entry ${i}`);
+      if (i % 5 === 0) assert.equal(lane.write(null), true);
+      assert.deepEqual(new Uint8Array(lane.read()), bytes(n, seed++), `start ${start}, entry ${i}`);
+      if (i % 5 === 0) assert.equal(lane.read(), NUDGE);
+    }
+    assert.equal(lane.read(), null);
+    assert.equal(lane.free(), 64);
+  }
+  // Filled across the wrap (the written count past it, the read count not
+  // yet): nothing more fits until it is read.
+  for (const start of [0x7fffffe0, -32]) {
+    const sab = newLaneBuffer(64);
+    const h = new Int32Array(sab, 0, 4);
+    h[0] = start; h[1] = start;
+    const lane = new Lane(sab);
+    assert.equal(lane.write(bytes(60, 9)), true);
+    assert.equal(lane.write(null), false, `start ${start}: a nudge fit in a full lane`);
+    assert.deepEqual(new Uint8Array(lane.read()), bytes(60, 9));
+    assert.equal(lane.free(), 64);
+  }
 });
 
 test('a parked reader gets a doorbell; one that finds data does not park', () => {

@@ -204,6 +204,9 @@ func main() {
 			if time.Since(lastJob) < time.Second {
 				wait = laneSlice
 			}
+			if s.Busy() {
+				wait = 0 // background work first (a shard has none today)
+			}
 			v := lane.Call("recv", wait)
 			switch {
 			case v.IsNull():
@@ -212,14 +215,16 @@ func main() {
 					continue
 				}
 			case v.Type() == js.TypeString: // "wait": posted, not yet delivered
-				<-q.notify
-				continue
+				if !s.Busy() {
+					<-q.notify
+					continue
+				}
 			default:
 				j, p := jswire.Open(v)
-				if j == nil {
+				handle(item{j, p})
+				if j == nil { // a job: the next one follows within a step
 					lastJob = time.Now()
 				}
-				handle(item{j, p})
 				continue
 			}
 		}

@@ -23,6 +23,7 @@ type jsShard struct {
 	lane js.Value // w.loraLane: shared-memory lanes (assets/js/lane.js), or undefined
 	cb   js.Func
 	wake js.Func // setTimeout callback: queues a timeout item
+	turn js.Func // loraYield callback: queues a wake item
 
 	mu     sync.Mutex
 	items  []shardItem
@@ -61,10 +62,15 @@ func spawnJSShard() (conn ShardConn, err error) {
 		c.push(shardItem{timeout: true})
 		return nil
 	})
+	c.turn = js.FuncOf(func(js.Value, []js.Value) any {
+		c.push(shardItem{wake: true})
+		return nil
+	})
 	defer func() {
 		if p := recover(); p != nil { // new Worker threw (no nested workers here)
 			c.cb.Release()
 			c.wake.Release()
+			c.turn.Release()
 			conn, err = nil, fmt.Errorf("could not start a worker: %v", p)
 		}
 	}()
@@ -141,10 +147,11 @@ func (c *jsShard) SendFrame(frame []byte) (err error) {
 // select would add ~20 KB to the binary).
 //
 // With a lane, the messages come from lane.recv, in the order the shard
-// sent them; the queue then holds only errors (and the shard's first
-// message, sent before it had its lane). Waiting is then Atomics.wait, in
-// slices of laneSlice, with the event loop run between them so that an
-// error can arrive.
+// sent them; the queue then holds only wake-ups and what the worker itself
+// reports (it failed to start or its program stopped). Waiting is then
+// Atomics.wait, in slices of laneSlice, with one turn of the event loop
+// between them (loraYield: a setTimeout(0) set from a timer callback is
+// clamped to 4 ms once nested) so that such an error can arrive.
 func (c *jsShard) Receive(timeout time.Duration) (protocol.Message, bool, error) {
 	const laneSlice = 50 * time.Millisecond
 	armed := false
@@ -160,7 +167,7 @@ func (c *jsShard) Receive(timeout time.Duration) (protocol.Message, bool, error)
 			if it.timeout {
 				if armed {
 					if c.lane.Truthy() && time.Since(start) < timeout {
-						armed = false // one lane slice's turn of the event loop
+						armed = false // "wait" below armed it; time is left
 						continue
 					}
 					armed = false
@@ -183,10 +190,7 @@ func (c *jsShard) Receive(timeout time.Duration) (protocol.Message, bool, error)
 					return protocol.Message{}, false, nil
 				}
 				// Let the event loop run once (an error may be waiting).
-				if !armed {
-					armed = true
-					timer = global.Call("setTimeout", c.wake, 0)
-				}
+				global.Call("loraYield", c.turn)
 				<-c.notify
 				continue
 			case v.Type() == js.TypeString: // "wait": posted, not yet delivered
@@ -227,8 +231,12 @@ func decodeShardItem(it shardItem) (protocol.Message, bool, error) {
 }
 
 // SharedMemory reports whether the shard's frames go through shared-memory
-// lanes (a cross-origin isolated page) rather than postMessage.
-func (c *jsShard) SharedMemory() bool { return c.lane.Truthy() }
+// lanes (a cross-origin isolated page) rather than postMessage: false
+// without lanes, and once a frame too large for any lane (lane.js,
+// MAX_CAP) went by postMessage.
+func (c *jsShard) SharedMemory() bool {
+	return c.lane.Truthy() && c.lane.Get("oversize").Int() == 0
+}
 
 // Close terminates the worker.
 func (c *jsShard) Close() {
@@ -239,4 +247,5 @@ func (c *jsShard) Close() {
 	c.w.Call("terminate")
 	c.cb.Release()
 	c.wake.Release()
+	c.turn.Release()
 }
