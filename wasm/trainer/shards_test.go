@@ -38,7 +38,9 @@ var namedModel = sync.OnceValue(func() error {
 
 // localConn is a shard worker in the same process: a Session that answers
 // each request as it is sent, through the wire format. failAfter > 0 makes
-// it die at that job (shard frame), as a crashed worker would.
+// it die at that job (shard frame), as a crashed worker would. shared
+// makes it say it exchanges through shared memory (sharedMemoryConn), as
+// the js build's lanes do: the evaluation then hands out smaller shares.
 type localConn struct {
 	s         *Session
 	inbox     []protocol.Message
@@ -46,7 +48,10 @@ type localConn struct {
 	evals     int // of which evaluation units
 	failAfter int
 	closed    bool
+	shared    bool
 }
+
+func (c *localConn) SharedMemory() bool { return c.shared }
 
 func (c *localConn) Send(req protocol.Request) error {
 	if c.closed {
@@ -116,10 +121,17 @@ func (c *localConn) Close() { c.closed = true }
 // in-process sessions; conns records them in order of starting.
 func withShards(t *testing.T, cfg *protocol.RunConfig, workers int) (*Session, *[]*localConn) {
 	t.Helper()
+	return withShardConns(t, cfg, workers, false)
+}
+
+// withShardConns is withShards with shards that say whether they exchange
+// through shared memory.
+func withShardConns(t *testing.T, cfg *protocol.RunConfig, workers int, shared bool) (*Session, *[]*localConn) {
+	t.Helper()
 	s, f := newTestSession(t)
 	var conns []*localConn
 	s.Spawner = func() (ShardConn, error) {
-		c := &localConn{s: NewSession(f)}
+		c := &localConn{s: NewSession(f), shared: shared}
 		c.inbox = append(c.inbox, protocol.Message{V: protocol.Version, Type: protocol.TypeReady})
 		conns = append(conns, c)
 		return c, nil
@@ -361,8 +373,10 @@ func TestWorkersShareEvaluation(t *testing.T) {
 		cfg.Task, cfg.Steps, cfg.EvalEvery = task, 15, 5
 		one, _ := configured(t, cfg)
 		oneEvals, _ := playAll(t, one)
-		for _, n := range []int{2, 3} {
-			s, conns := withShards(t, cfg, n)
+		for _, n := range []int{2, 3, -2} { // -2: 2 workers through shared memory (smaller shares)
+			shared := n < 0
+			n = max(n, -n)
+			s, conns := withShardConns(t, cfg, n, shared)
 			evals, curve := playAll(t, s)
 			if len(evals) != 3 || len(oneEvals) != 3 {
 				t.Fatalf("%s, %d workers: %d evaluations, one worker %d", task, n, len(evals), len(oneEvals))
