@@ -44,7 +44,10 @@ func attentionForwardLoops(out, q, k, v []float32, B, T, C, NH int) {
 				}
 				for t2 := 0; t2 <= t; t2++ {
 					a := row[t2]
-					vt := v[(b*T+t2)*C+h*hs : (b*T+t2)*C+(h+1)*hs]
+					// [:len(o)]: the compiler then drops the bounds checks
+					// of the inner loop (js/wasm has no other way to learn
+					// that the slices are as long).
+					vt := v[(b*T+t2)*C+h*hs : (b*T+t2)*C+(h+1)*hs][:len(o)]
 					for i := range o {
 						o[i] += a * vt[i]
 					}
@@ -110,8 +113,8 @@ func attentionBackwardLoops(dq, dk, dv, dout, q, k, v []float32, B, T, C, NH int
 				var dot float32
 				for t2 := 0; t2 <= t; t2++ {
 					off := (b*T+t2)*C + h*hs
-					vt := v[off : off+hs]
-					dvt := dv[off : off+hs]
+					vt := v[off : off+hs][:len(do)] // as long as do: no bounds checks inside
+					dvt := dv[off : off+hs][:len(do)]
 					var s float32
 					p := row[t2]
 					for i := range do {
@@ -126,19 +129,19 @@ func attentionBackwardLoops(dq, dk, dv, dout, q, k, v []float32, B, T, C, NH int
 					for t2 := 0; t2 <= t; t2++ {
 						ds := row[t2] * (g[t2] - dot) * scale
 						off := (b*T+t2)*C + h*hs
-						kt := k[off : off+hs]
+						kt := k[off : off+hs][:len(dqt)]
 						for i := range dqt {
 							dqt[i] += ds * kt[i]
 						}
 					}
 					continue
 				}
-				qt := q[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
+				qt := q[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs][:len(dqt)]
 				for t2 := 0; t2 <= t; t2++ {
 					ds := row[t2] * (g[t2] - dot) * scale
 					off := (b*T+t2)*C + h*hs
-					kt := k[off : off+hs]
-					dkt := dk[off : off+hs]
+					kt := k[off : off+hs][:len(qt)]
+					dkt := dk[off : off+hs][:len(qt)]
 					for i := range qt {
 						dqt[i] += ds * kt[i]
 						dkt[i] += ds * qt[i]

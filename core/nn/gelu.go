@@ -21,6 +21,7 @@ func GeluForward(out, inp []float32) {
 // geluForwardScalar is GeluForward in scalar Go; the SIMD kernel computes
 // the same operations in the same order.
 func geluForwardScalar(out, inp []float32) {
+	out = out[:len(inp)] // no bounds check in the loop
 	for i, x := range inp {
 		u := geluScale * (x + 0.044715*x*x*x)
 		out[i] = 0.5 * x * (1 + kernels.Tanh32(u))
@@ -40,6 +41,7 @@ func GeluBackward(dinp, inp, dout []float32) {
 
 // geluBackwardScalar is GeluBackward in scalar Go.
 func geluBackwardScalar(dinp, inp, dout []float32) {
+	dinp, dout = dinp[:len(inp)], dout[:len(inp)] // no bounds checks in the loop
 	for i, x := range inp {
 		u := geluScale * (x + 0.044715*x*x*x)
 		th := kernels.Tanh32(u)
