@@ -42,11 +42,30 @@ func attentionForwardLoops(out, q, k, v []float32, B, T, C, NH int) {
 				for i := range o {
 					o[i] = 0
 				}
-				for t2 := 0; t2 <= t; t2++ {
+				// Four positions a pass: each o[i] stays in a register
+				// across them and still sums in ascending t2, so the
+				// numbers are the one-at-a-time loop's (and the gemm
+				// form's). [:len(o)]: the compiler then drops the bounds
+				// checks inside (js/wasm has no other way to learn that
+				// the slices are as long).
+				t2 := 0
+				for ; t2+4 <= t+1; t2 += 4 {
+					a0, a1, a2, a3 := row[t2], row[t2+1], row[t2+2], row[t2+3]
+					off := (b*T+t2)*C + h*hs
+					v0 := v[off : off+hs][:len(o)]
+					v1 := v[off+C : off+C+hs][:len(o)]
+					v2 := v[off+2*C : off+2*C+hs][:len(o)]
+					v3 := v[off+3*C : off+3*C+hs][:len(o)]
+					for i, x := range o {
+						x += a0 * v0[i]
+						x += a1 * v1[i]
+						x += a2 * v2[i]
+						x += a3 * v3[i]
+						o[i] = x
+					}
+				}
+				for ; t2 <= t; t2++ {
 					a := row[t2]
-					// [:len(o)]: the compiler then drops the bounds checks
-					// of the inner loop (js/wasm has no other way to learn
-					// that the slices are as long).
 					vt := v[(b*T+t2)*C+h*hs : (b*T+t2)*C+(h+1)*hs][:len(o)]
 					for i := range o {
 						o[i] += a * vt[i]
@@ -111,7 +130,39 @@ func attentionBackwardLoops(dq, dk, dv, dout, q, k, v []float32, B, T, C, NH int
 				row := p[t*T : (t+1)*T]
 				do := dout[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
 				var dot float32
-				for t2 := 0; t2 <= t; t2++ {
+				// Four positions a pass, as in the forward pass: four
+				// independent dot products (each summed in ascending i)
+				// share each load of do, and dot adds them in t2 order.
+				t2 := 0
+				for ; t2+4 <= t+1; t2 += 4 {
+					off := (b*T+t2)*C + h*hs
+					v0 := v[off : off+hs][:len(do)]
+					v1 := v[off+C : off+C+hs][:len(do)]
+					v2 := v[off+2*C : off+2*C+hs][:len(do)]
+					v3 := v[off+3*C : off+3*C+hs][:len(do)]
+					d0 := dv[off : off+hs][:len(do)]
+					d1 := dv[off+C : off+C+hs][:len(do)]
+					d2 := dv[off+2*C : off+2*C+hs][:len(do)]
+					d3 := dv[off+3*C : off+3*C+hs][:len(do)]
+					p0, p1, p2, p3 := row[t2], row[t2+1], row[t2+2], row[t2+3]
+					var s0, s1, s2, s3 float32
+					for i, x := range do {
+						s0 += x * v0[i]
+						d0[i] += p0 * x
+						s1 += x * v1[i]
+						d1[i] += p1 * x
+						s2 += x * v2[i]
+						d2[i] += p2 * x
+						s3 += x * v3[i]
+						d3[i] += p3 * x
+					}
+					g[t2], g[t2+1], g[t2+2], g[t2+3] = s0, s1, s2, s3
+					dot += p0 * s0
+					dot += p1 * s1
+					dot += p2 * s2
+					dot += p3 * s3
+				}
+				for ; t2 <= t; t2++ {
 					off := (b*T+t2)*C + h*hs
 					vt := v[off : off+hs][:len(do)] // as long as do: no bounds checks inside
 					dvt := dv[off : off+hs][:len(do)]
@@ -126,7 +177,26 @@ func attentionBackwardLoops(dq, dk, dv, dout, q, k, v []float32, B, T, C, NH int
 				}
 				dqt := dq[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
 				if dk == nil {
-					for t2 := 0; t2 <= t; t2++ {
+					t2 := 0
+					for ; t2+4 <= t+1; t2 += 4 {
+						ds0 := row[t2] * (g[t2] - dot) * scale
+						ds1 := row[t2+1] * (g[t2+1] - dot) * scale
+						ds2 := row[t2+2] * (g[t2+2] - dot) * scale
+						ds3 := row[t2+3] * (g[t2+3] - dot) * scale
+						off := (b*T+t2)*C + h*hs
+						k0 := k[off : off+hs][:len(dqt)]
+						k1 := k[off+C : off+C+hs][:len(dqt)]
+						k2 := k[off+2*C : off+2*C+hs][:len(dqt)]
+						k3 := k[off+3*C : off+3*C+hs][:len(dqt)]
+						for i, x := range dqt {
+							x += ds0 * k0[i]
+							x += ds1 * k1[i]
+							x += ds2 * k2[i]
+							x += ds3 * k3[i]
+							dqt[i] = x
+						}
+					}
+					for ; t2 <= t; t2++ {
 						ds := row[t2] * (g[t2] - dot) * scale
 						off := (b*T+t2)*C + h*hs
 						kt := k[off : off+hs][:len(dqt)]
@@ -137,7 +207,35 @@ func attentionBackwardLoops(dq, dk, dv, dout, q, k, v []float32, B, T, C, NH int
 					continue
 				}
 				qt := q[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs][:len(dqt)]
-				for t2 := 0; t2 <= t; t2++ {
+				t2 = 0
+				for ; t2+4 <= t+1; t2 += 4 {
+					ds0 := row[t2] * (g[t2] - dot) * scale
+					ds1 := row[t2+1] * (g[t2+1] - dot) * scale
+					ds2 := row[t2+2] * (g[t2+2] - dot) * scale
+					ds3 := row[t2+3] * (g[t2+3] - dot) * scale
+					off := (b*T+t2)*C + h*hs
+					k0 := k[off : off+hs][:len(qt)]
+					k1 := k[off+C : off+C+hs][:len(qt)]
+					k2 := k[off+2*C : off+2*C+hs][:len(qt)]
+					k3 := k[off+3*C : off+3*C+hs][:len(qt)]
+					e0 := dk[off : off+hs][:len(qt)]
+					e1 := dk[off+C : off+C+hs][:len(qt)]
+					e2 := dk[off+2*C : off+2*C+hs][:len(qt)]
+					e3 := dk[off+3*C : off+3*C+hs][:len(qt)]
+					for i, x := range qt {
+						y := dqt[i]
+						y += ds0 * k0[i]
+						e0[i] += ds0 * x
+						y += ds1 * k1[i]
+						e1[i] += ds1 * x
+						y += ds2 * k2[i]
+						e2[i] += ds2 * x
+						y += ds3 * k3[i]
+						e3[i] += ds3 * x
+						dqt[i] = y
+					}
+				}
+				for ; t2 <= t; t2++ {
 					ds := row[t2] * (g[t2] - dot) * scale
 					off := (b*T+t2)*C + h*hs
 					kt := k[off : off+hs][:len(qt)]
