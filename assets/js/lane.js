@@ -50,8 +50,8 @@
   const W = 0, R = 1, PARKED = 2;
   const NUDGE = -1;
   // The default lane capacity: LoRA gradient frames are tens of KiB (tiny,
-  // r=8 on q,v: 32 KiB); full fine-tuning's of the tiny model are ~1.7 MiB
-  // and go by postMessage (a nudge each).
+  // r=8 on q,v: 32 KiB); full fine-tuning's of the tiny model are ~1.7 MiB,
+  // for which the writer grows its lane (Endpoint.sendFrame).
   const DEFAULT_CAP = 1 << 20;
   // The largest lane a writer makes to fit a frame.
   const MAX_CAP = 1 << 28;

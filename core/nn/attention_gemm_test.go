@@ -103,3 +103,93 @@ func TestSoftmaxCausalMatchesRows(t *testing.T) {
 		}
 	}
 }
+
+// attentionOneAtATime is attention's forward and backward pass one key
+// position at a time, the plain form of attentionForwardLoops and
+// attentionBackwardLoops (which take four positions a pass for speed): the
+// reference TestAttentionLoopsMatchOneAtATime holds them to, bit for bit.
+// It reuses headWeightsLoops for the weights.
+func attentionOneAtATime(out, dq, dk, dv, dout, q, k, v []float32, B, T, C, NH int) {
+	hs := C / NH
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	p, g := make([]float32, T*T), make([]float32, T)
+	for b := 0; b < B; b++ {
+		for h := 0; h < NH; h++ {
+			headWeightsLoops(p, q, k, b, h, T, C, hs, 0)
+			for t := 0; t < T; t++ {
+				row := p[t*T : (t+1)*T]
+				at := (b*T+t)*C + h*hs
+				if out != nil {
+					o := out[at : at+hs]
+					clear(o)
+					for t2 := 0; t2 <= t; t2++ {
+						vt := v[(b*T+t2)*C+h*hs:]
+						for i := range o {
+							o[i] += row[t2] * vt[i]
+						}
+					}
+					continue
+				}
+				do := dout[at : at+hs]
+				var dot float32
+				for t2 := 0; t2 <= t; t2++ {
+					off := (b*T+t2)*C + h*hs
+					var s float32
+					for i := range do {
+						s += do[i] * v[off+i]
+						dv[off+i] += row[t2] * do[i]
+					}
+					g[t2] = s
+					dot += row[t2] * s
+				}
+				for t2 := 0; t2 <= t; t2++ {
+					ds := row[t2] * (g[t2] - dot) * scale
+					off := (b*T+t2)*C + h*hs
+					for i := 0; i < hs; i++ {
+						dq[at+i] += ds * k[off+i]
+						if dk != nil {
+							dk[off+i] += ds * q[at+i]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAttentionLoopsMatchOneAtATime: the four-positions-a-pass loops sum
+// every element in the order of the one-position loops, so their numbers
+// are the same to the bit, for every T mod 4, with and without dk.
+func TestAttentionLoopsMatchOneAtATime(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, c := range []struct{ B, T, C, NH int }{{1, 1, 4, 2}, {2, 5, 6, 2}, {1, 6, 8, 2}, {2, 7, 8, 2}, {2, 16, 32, 4}, {1, 37, 32, 2}, {1, 64, 128, 4}} {
+		B, T, C, NH := c.B, c.T, c.C, c.NH
+		n := B * T * C
+		q, k, v := randSlice(r, n, 1), randSlice(r, n, 1), randSlice(r, n, 1)
+		dout := randSlice(r, n, 1)
+		got, want := make([]float32, n), make([]float32, n)
+		attentionForwardLoops(got, q, k, v, B, T, C, NH)
+		attentionOneAtATime(want, nil, nil, nil, nil, q, k, v, B, T, C, NH)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%v: out[%d] = %v, one at a time %v", c, i, got[i], want[i])
+			}
+		}
+		for _, withDK := range []bool{true, false} {
+			init := randSlice(r, 3*n, 1) // backward accumulates into what is there
+			g1 := append([]float32(nil), init...)
+			g2 := append([]float32(nil), init...)
+			dk1, dk2 := g1[n:2*n], g2[n:2*n]
+			if !withDK {
+				dk1, dk2 = nil, nil
+			}
+			attentionBackwardLoops(g1[:n], dk1, g1[2*n:], dout, q, k, v, B, T, C, NH)
+			attentionOneAtATime(nil, g2[:n], dk2, g2[2*n:], dout, q, k, v, B, T, C, NH)
+			for i := range g1 {
+				if g1[i] != g2[i] {
+					t.Fatalf("%v, dk %v: gradient %d (of dq|dk|dv) = %v, one at a time %v", c, withDK, i, g1[i], g2[i])
+				}
+			}
+		}
+	}
+}

@@ -26,10 +26,12 @@ import (
 // Through shared memory (a cross-origin isolated page, shards_js.go) a
 // score is there as soon as the shard writes it, and the primary looks
 // before each unit of its own: then a shard is topped up whenever it has
-// fewer than evalAhead units left, a quarter of the queue at a time
-// (shares of half the queue gave the first shard all the loss batches,
-// which cost more than the exact-match prompts after them, and the primary
-// then waited for it: nano on reverse, 66 ms alone, 45–52 ms shared).
+// fewer than evalAhead units left, to the queue's length over twice the
+// workers (a quarter of it with 2), and to no more than evalAhead once
+// the queue is short. Shares of half the queue gave the first shard all
+// the loss batches, which cost more than the exact-match prompts after
+// them, and the primary then waited for it (nano on reverse: 64 ms alone,
+// 45–54 ms shared with those shares, 34–40 ms with these).
 //
 // Exactness: a shard scores a unit with its replica (shardRole.score),
 // which after a completed step holds the trainer's parameters bit for bit,
@@ -192,7 +194,7 @@ func (j *evalJob) handOut() {
 			if len(h.out) >= evalAhead {
 				continue
 			}
-			share = len(h.out) + max(evalAhead, len(j.queue)/(2*live))
+			share = max(evalAhead, len(h.out)+len(j.queue)/(2*live))
 		} else if len(h.out) > 0 {
 			continue
 		}

@@ -376,18 +376,22 @@ func TestWorkersShareEvaluation(t *testing.T) {
 		for _, n := range []int{2, 3, -2} { // -2: 2 workers through shared memory (smaller shares)
 			shared := n < 0
 			n = max(n, -n)
+			name := task
+			if shared {
+				name += " (shared memory)"
+			}
 			s, conns := withShardConns(t, cfg, n, shared)
 			evals, curve := playAll(t, s)
 			if len(evals) != 3 || len(oneEvals) != 3 {
-				t.Fatalf("%s, %d workers: %d evaluations, one worker %d", task, n, len(evals), len(oneEvals))
+				t.Fatalf("%s, %d workers: %d evaluations, one worker %d", name, n, len(evals), len(oneEvals))
 			}
 			for _, c := range *conns {
 				if c.evalUnits() < 3 {
-					t.Errorf("%s, %d workers: a shard scored %d evaluation units", task, n, c.evalUnits())
+					t.Errorf("%s, %d workers: a shard scored %d evaluation units", name, n, c.evalUnits())
 				}
 			}
 			if w := workersNow(t, s); w.Active != n || w.Note != "" {
-				t.Errorf("%s, %d workers: %+v after the evaluations", task, n, w)
+				t.Errorf("%s, %d workers: %+v after the evaluations", name, n, w)
 			}
 
 			// The same run with the evaluations computed alone.
@@ -400,14 +404,14 @@ func TestWorkersShareEvaluation(t *testing.T) {
 				e := evalAlone(t, s2)
 				got := evals[i]
 				if got.Step != e.Step || got.ValLoss != e.ValLoss || got.Accuracy != e.Accuracy || got.Metric != e.Metric || got.AccuracyRows != e.AccuracyRows {
-					t.Errorf("%s, %d workers: shared evaluation %+v, alone %+v", task, n, got, e)
+					t.Errorf("%s, %d workers: shared evaluation %+v, alone %+v", name, n, got, e)
 				}
 				if o := oneEvals[i]; math.Abs(got.ValLoss-o.ValLoss) > 1e-4*o.ValLoss {
-					t.Errorf("%s, %d workers: val loss %v at step %d, one worker %v", task, n, got.ValLoss, got.Step, o.ValLoss)
+					t.Errorf("%s, %d workers: val loss %v at step %d, one worker %v", name, n, got.ValLoss, got.Step, o.ValLoss)
 				}
 			}
 			if !slices.Equal(curve, curve2) {
-				t.Errorf("%s, %d workers: the curve with shared evaluations differs from the one without:\n%v\n%v", task, n, curve, curve2)
+				t.Errorf("%s, %d workers: the curve with shared evaluations differs from the one without:\n%v\n%v", name, n, curve, curve2)
 			}
 		}
 	}
