@@ -42,40 +42,51 @@ func attentionForwardLoops(out, q, k, v []float32, B, T, C, NH int) {
 				for i := range o {
 					o[i] = 0
 				}
-				// Four positions a pass: each o[i] stays in a register
-				// across them and still sums in ascending t2, so the
-				// numbers are the one-at-a-time loop's (and the gemm
-				// form's). [:len(o)]: the compiler then drops the bounds
-				// checks inside (js/wasm has no other way to learn that
-				// the slices are as long).
+				// Four positions a pass (addRows4), still summing each
+				// o[i] in ascending t2: the numbers are the one-at-a-time
+				// loop's (and the gemm form's).
 				t2 := 0
 				for ; t2+4 <= t+1; t2 += 4 {
-					a0, a1, a2, a3 := row[t2], row[t2+1], row[t2+2], row[t2+3]
 					off := (b*T+t2)*C + h*hs
-					v0 := v[off : off+hs][:len(o)]
-					v1 := v[off+C : off+C+hs][:len(o)]
-					v2 := v[off+2*C : off+2*C+hs][:len(o)]
-					v3 := v[off+3*C : off+3*C+hs][:len(o)]
-					for i, x := range o {
-						x += a0 * v0[i]
-						x += a1 * v1[i]
-						x += a2 * v2[i]
-						x += a3 * v3[i]
-						o[i] = x
-					}
+					addRows4(o, row[t2:t2+4], v[off:], C)
 				}
 				for ; t2 <= t; t2++ {
-					a := row[t2]
-					vt := v[(b*T+t2)*C+h*hs : (b*T+t2)*C+(h+1)*hs][:len(o)]
-					for i := range o {
-						o[i] += a * vt[i]
-					}
+					off := (b*T+t2)*C + h*hs
+					addRow(o, row[t2], v[off:off+hs])
 				}
 			}
 			profile.End(profile.Attention, t0)
 		}
 	}
 	kernels.ReleaseScratch(s)
+}
+
+// addRows4 adds a[0]·r0 + a[1]·r1 + a[2]·r2 + a[3]·r3 to o, where rj is
+// rows[j·stride:][:len(o)], each element summed in that order. Holding o[i]
+// in a register across the four rows, with four products to each load and
+// store, is what makes the pure-Go attention loops fast; reslicing every row
+// to len(o) lets the compiler drop the bounds checks inside.
+func addRows4(o, a, rows []float32, stride int) {
+	a0, a1, a2, a3 := a[0], a[1], a[2], a[3]
+	r0 := rows[:len(o)]
+	r1 := rows[stride:][:len(o)]
+	r2 := rows[2*stride:][:len(o)]
+	r3 := rows[3*stride:][:len(o)]
+	for i, x := range o {
+		x += a0 * r0[i]
+		x += a1 * r1[i]
+		x += a2 * r2[i]
+		x += a3 * r3[i]
+		o[i] = x
+	}
+}
+
+// addRow adds a·r to o (r at least as long as o).
+func addRow(o []float32, a float32, r []float32) {
+	r = r[:len(o)]
+	for i := range o {
+		o[i] += a * r[i]
+	}
 }
 
 // headWeightsLoops writes the attention weights of head h of sequence b
@@ -179,30 +190,19 @@ func attentionBackwardLoops(dq, dk, dv, dout, q, k, v []float32, B, T, C, NH int
 				if dk == nil {
 					t2 := 0
 					for ; t2+4 <= t+1; t2 += 4 {
-						ds0 := row[t2] * (g[t2] - dot) * scale
-						ds1 := row[t2+1] * (g[t2+1] - dot) * scale
-						ds2 := row[t2+2] * (g[t2+2] - dot) * scale
-						ds3 := row[t2+3] * (g[t2+3] - dot) * scale
-						off := (b*T+t2)*C + h*hs
-						k0 := k[off : off+hs][:len(dqt)]
-						k1 := k[off+C : off+C+hs][:len(dqt)]
-						k2 := k[off+2*C : off+2*C+hs][:len(dqt)]
-						k3 := k[off+3*C : off+3*C+hs][:len(dqt)]
-						for i, x := range dqt {
-							x += ds0 * k0[i]
-							x += ds1 * k1[i]
-							x += ds2 * k2[i]
-							x += ds3 * k3[i]
-							dqt[i] = x
+						ds := [4]float32{
+							row[t2] * (g[t2] - dot) * scale,
+							row[t2+1] * (g[t2+1] - dot) * scale,
+							row[t2+2] * (g[t2+2] - dot) * scale,
+							row[t2+3] * (g[t2+3] - dot) * scale,
 						}
+						off := (b*T+t2)*C + h*hs
+						addRows4(dqt, ds[:], k[off:], C)
 					}
 					for ; t2 <= t; t2++ {
 						ds := row[t2] * (g[t2] - dot) * scale
 						off := (b*T+t2)*C + h*hs
-						kt := k[off : off+hs][:len(dqt)]
-						for i := range dqt {
-							dqt[i] += ds * kt[i]
-						}
+						addRow(dqt, ds, k[off:off+hs])
 					}
 					continue
 				}
