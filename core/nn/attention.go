@@ -68,10 +68,7 @@ func attentionForwardLoops(out, q, k, v []float32, B, T, C, NH int) {
 // to len(o) lets the compiler drop the bounds checks inside.
 func addRows4(o, a, rows []float32, stride int) {
 	a0, a1, a2, a3 := a[0], a[1], a[2], a[3]
-	r0 := rows[:len(o)]
-	r1 := rows[stride:][:len(o)]
-	r2 := rows[2*stride:][:len(o)]
-	r3 := rows[3*stride:][:len(o)]
+	r0, r1, r2, r3 := rows4(rows, stride, len(o))
 	for i, x := range o {
 		x += a0 * r0[i]
 		x += a1 * r1[i]
@@ -79,6 +76,11 @@ func addRows4(o, a, rows []float32, stride int) {
 		x += a3 * r3[i]
 		o[i] = x
 	}
+}
+
+// rows4 returns four rows of m, stride apart from its start, each n long.
+func rows4(m []float32, stride, n int) (r0, r1, r2, r3 []float32) {
+	return m[:n], m[stride:][:n], m[2*stride:][:n], m[3*stride:][:n]
 }
 
 // addRow adds a·r to o (r at least as long as o).
@@ -147,14 +149,8 @@ func attentionBackwardLoops(dq, dk, dv, dout, q, k, v []float32, B, T, C, NH int
 				t2 := 0
 				for ; t2+4 <= t+1; t2 += 4 {
 					off := (b*T+t2)*C + h*hs
-					v0 := v[off : off+hs][:len(do)]
-					v1 := v[off+C : off+C+hs][:len(do)]
-					v2 := v[off+2*C : off+2*C+hs][:len(do)]
-					v3 := v[off+3*C : off+3*C+hs][:len(do)]
-					d0 := dv[off : off+hs][:len(do)]
-					d1 := dv[off+C : off+C+hs][:len(do)]
-					d2 := dv[off+2*C : off+2*C+hs][:len(do)]
-					d3 := dv[off+3*C : off+3*C+hs][:len(do)]
+					v0, v1, v2, v3 := rows4(v[off:], C, len(do))
+					d0, d1, d2, d3 := rows4(dv[off:], C, len(do))
 					p0, p1, p2, p3 := row[t2], row[t2+1], row[t2+2], row[t2+3]
 					var s0, s1, s2, s3 float32
 					for i, x := range do {
@@ -186,63 +182,44 @@ func attentionBackwardLoops(dq, dk, dv, dout, q, k, v []float32, B, T, C, NH int
 					g[t2] = s
 					dot += p * s
 				}
+				// dq (and dk) four positions a pass; dk is nil when nothing
+				// needs it.
 				dqt := dq[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs]
-				if dk == nil {
-					t2 := 0
-					for ; t2+4 <= t+1; t2 += 4 {
-						ds := [4]float32{
-							row[t2] * (g[t2] - dot) * scale,
-							row[t2+1] * (g[t2+1] - dot) * scale,
-							row[t2+2] * (g[t2+2] - dot) * scale,
-							row[t2+3] * (g[t2+3] - dot) * scale,
-						}
-						off := (b*T+t2)*C + h*hs
-						addRows4(dqt, ds[:], k[off:], C)
-					}
-					for ; t2 <= t; t2++ {
-						ds := row[t2] * (g[t2] - dot) * scale
-						off := (b*T+t2)*C + h*hs
-						addRow(dqt, ds, k[off:off+hs])
-					}
-					continue
-				}
 				qt := q[(b*T+t)*C+h*hs : (b*T+t)*C+(h+1)*hs][:len(dqt)]
 				t2 = 0
 				for ; t2+4 <= t+1; t2 += 4 {
-					ds0 := row[t2] * (g[t2] - dot) * scale
-					ds1 := row[t2+1] * (g[t2+1] - dot) * scale
-					ds2 := row[t2+2] * (g[t2+2] - dot) * scale
-					ds3 := row[t2+3] * (g[t2+3] - dot) * scale
+					ds := [4]float32{
+						row[t2] * (g[t2] - dot) * scale,
+						row[t2+1] * (g[t2+1] - dot) * scale,
+						row[t2+2] * (g[t2+2] - dot) * scale,
+						row[t2+3] * (g[t2+3] - dot) * scale,
+					}
 					off := (b*T+t2)*C + h*hs
-					k0 := k[off : off+hs][:len(qt)]
-					k1 := k[off+C : off+C+hs][:len(qt)]
-					k2 := k[off+2*C : off+2*C+hs][:len(qt)]
-					k3 := k[off+3*C : off+3*C+hs][:len(qt)]
-					e0 := dk[off : off+hs][:len(qt)]
-					e1 := dk[off+C : off+C+hs][:len(qt)]
-					e2 := dk[off+2*C : off+2*C+hs][:len(qt)]
-					e3 := dk[off+3*C : off+3*C+hs][:len(qt)]
+					if dk == nil {
+						addRows4(dqt, ds[:], k[off:], C)
+						continue
+					}
+					k0, k1, k2, k3 := rows4(k[off:], C, len(qt))
+					e0, e1, e2, e3 := rows4(dk[off:], C, len(qt))
 					for i, x := range qt {
 						y := dqt[i]
-						y += ds0 * k0[i]
-						e0[i] += ds0 * x
-						y += ds1 * k1[i]
-						e1[i] += ds1 * x
-						y += ds2 * k2[i]
-						e2[i] += ds2 * x
-						y += ds3 * k3[i]
-						e3[i] += ds3 * x
+						y += ds[0] * k0[i]
+						e0[i] += ds[0] * x
+						y += ds[1] * k1[i]
+						e1[i] += ds[1] * x
+						y += ds[2] * k2[i]
+						e2[i] += ds[2] * x
+						y += ds[3] * k3[i]
+						e3[i] += ds[3] * x
 						dqt[i] = y
 					}
 				}
 				for ; t2 <= t; t2++ {
 					ds := row[t2] * (g[t2] - dot) * scale
 					off := (b*T+t2)*C + h*hs
-					kt := k[off : off+hs][:len(qt)]
-					dkt := dk[off : off+hs][:len(qt)]
-					for i := range qt {
-						dqt[i] += ds * kt[i]
-						dkt[i] += ds * qt[i]
+					addRow(dqt, ds, k[off:off+hs])
+					if dk != nil {
+						addRow(dk[off:off+hs], ds, qt)
 					}
 				}
 			}
