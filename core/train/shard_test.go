@@ -204,18 +204,7 @@ func l2(v []float32) float64 {
 // returns the losses and the final parameters.
 func curve(t *testing.T, cfg Config, K int, shards func([]*localShard)) ([]float64, []float32, *Trainer) {
 	t.Helper()
-	ts, _ := samplers(t, corpus(), cfg.SeqLen)
-	tr, err := New(tinyModel(t), cfg, ts, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ss []*localShard
-	var list []Shard
-	for i := 1; i < K; i++ {
-		s := newLocalShard(t, cfg)
-		ss = append(ss, s)
-		list = append(list, s)
-	}
+	tr, ss, list := withLocalShards(t, cfg, K)
 	if shards != nil {
 		shards(ss)
 	}
@@ -229,6 +218,24 @@ func curve(t *testing.T, cfg Config, K int, shards func([]*localShard)) ([]float
 		losses = append(losses, r.Loss)
 	}
 	return losses, tr.FlatParams(nil), tr
+}
+
+// withLocalShards returns a trainer for cfg and K−1 local shards, not yet
+// attached (SetShards(list)), so that a test can tweak them first.
+func withLocalShards(t *testing.T, cfg Config, K int) (*Trainer, []*localShard, []Shard) {
+	t.Helper()
+	ts, _ := samplers(t, corpus(), cfg.SeqLen)
+	tr, err := New(tinyModel(t), cfg, ts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ss []*localShard
+	var list []Shard
+	for i := 1; i < K; i++ {
+		s := newLocalShard(t, cfg)
+		ss, list = append(ss, s), append(list, s)
+	}
+	return tr, ss, list
 }
 
 // TestShardedTrainingMatchesSingleWorker trains 20 steps alone and with 1
@@ -388,17 +395,7 @@ func TestShardReplicasStayBitIdentical(t *testing.T) {
 		cfg.WeightDecay, cfg.GradClip, cfg.WarmupSteps, cfg.Steps = 0.1, clip, 5, 30 // steps 30..39 run at the final rate
 		alone, _, _ := curve(t, cfg, 1, nil)
 		for _, K := range []int{2, 3} {
-			ts, _ := samplers(t, corpus(), cfg.SeqLen)
-			tr, err := New(tinyModel(t), cfg, ts, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var shards []*localShard
-			var list []Shard
-			for i := 1; i < K; i++ {
-				s := newLocalShard(t, cfg)
-				shards, list = append(shards, s), append(list, s)
-			}
+			tr, shards, list := withLocalShards(t, cfg, K)
 			tr.SetShards(list)
 			clipped := 0
 			for step := 0; step < 40; step++ {
