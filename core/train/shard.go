@@ -95,7 +95,8 @@ type ShardResult struct {
 	Step    int    // the step they belong to
 	Check   uint64 // ParamsChecksum of the parameters the gradient was computed with
 	LossSum float64
-	Grad    []float32 // g_k, flat in TrainableNames order
+	Grad    []float32     // g_k, flat in TrainableNames order
+	Elapsed time.Duration // the shard's time for its rows (0: not measured); the trainer cuts rows by it (rowcut.go)
 }
 
 // A Shard is another worker, e.g. another Web Worker. Send posts a job and
@@ -124,13 +125,15 @@ func (e *ShardError) Unwrap() error { return e.Err }
 // shardLink is the trainer's view of one shard.
 type shardLink struct {
 	Shard
-	index  int  // in the slice given to SetShards
-	synced bool // the shard's replica follows ours
-	k      int  // the worker count its rows were cut for
-	sent   bool // any job
-	rowsID int  // the job that brought the rows of step rowsStep (0: none)
-	rowsOf int  // rowsStep of that job
-	want   int  // the job whose result the current step awaits
+	index  int      // in the slice given to SetShards
+	synced bool     // the shard's replica follows ours
+	k      int      // the worker count its rows were cut for
+	sent   bool     // any job
+	rowsID int      // the job that brought the rows of step rowsStep (0: none)
+	rowsOf int      // rowsStep of that job
+	lo, hi int      // the rows of that step it was sent
+	want   int      // the job whose result the current step awaits
+	time   rowTimer // its time per row (rowcut.go)
 	dead   bool
 }
 
@@ -140,6 +143,7 @@ type ShardStats struct {
 	Own     time.Duration // the trainer's own rows
 	Wait    time.Duration // waiting for the shards after its own rows
 	Resyncs int           // shards sent the whole state again after joining
+	Rows    []int         // rows per worker in the last data-parallel step (rowcut.go)
 }
 
 // SetShards makes every following Step split its batch between the trainer
@@ -184,6 +188,11 @@ func (t *Trainer) ShardErrors() []*ShardError {
 func (t *Trainer) ShardStats() ShardStats {
 	s := t.stats
 	t.stats = ShardStats{}
+	if s.Steps > 0 {
+		for j := range len(t.lastCut) - 1 {
+			s.Rows = append(s.Rows, t.lastCut[j+1]-t.lastCut[j])
+		}
+	}
 	return s
 }
 
@@ -332,9 +341,6 @@ func (t *Trainer) partBuffers(K int) [][]float32 {
 	return t.parts[:K]
 }
 
-// shardRows is worker j's row range out of B rows shared by K workers.
-func shardRows(j, K, B int) (lo, hi int) { return j * B / K, (j + 1) * B / K }
-
 func batchWeight(b *data.Batch) float64 {
 	var W float64
 	for _, x := range b.Weights[:b.B*b.T] {
@@ -343,10 +349,9 @@ func batchWeight(b *data.Batch) float64 {
 	return W
 }
 
-// rowsOf fills job's rows with worker j's share of batch b (of step) out of K.
-func rowsOf(job *ShardJob, b *data.Batch, step, j, K int, W float64) {
+// rowsOf fills job's rows with rows [lo, hi) of batch b (of step).
+func rowsOf(job *ShardJob, b *data.Batch, step, lo, hi int, W float64) {
 	T := b.T
-	lo, hi := shardRows(j, K, b.B)
 	job.RowsStep, job.Row0, job.B, job.T, job.WeightSum = step, lo, hi-lo, T, W
 	job.Inputs, job.Targets, job.Weights = b.Inputs[lo*T:hi*T], b.Targets[lo*T:hi*T], b.Weights[lo*T:hi*T]
 }
@@ -392,14 +397,23 @@ func (t *Trainer) batchGradient() (float64, error) {
 	if !follow {
 		t.unsyncShards()
 	}
+	// The cut of this step's rows (rowcut.go): decided when its first
+	// rows went out, with the last step's gradients.
+	t.lastCut = append(t.lastCut[:0], t.cutFor(t.step, K, b.B)...)
+	cut := t.lastCut // (t.cut changes when the next step's rows go out)
 	// Shards without this step's rows (new, or cut for another K) get
 	// them now, with the whole state unless their replica follows ours.
+	// (A shard holding other rows of this step has computed them: the
+	// state makes it forget them. The cut is kept per step, so this
+	// happens only when K changed.)
 	for j, l := range links {
-		if l.synced && l.k == K && l.rowsID != 0 && l.rowsOf == t.step {
+		lo, hi := cut[j+1], cut[j+2]
+		mine := l.rowsID != 0 && l.rowsOf == t.step
+		if l.synced && l.k == K && mine && l.lo == lo && l.hi == hi {
 			continue
 		}
 		job := &ShardJob{K: K, Slot: j + 1}
-		if !l.synced || l.k != K {
+		if !l.synced || l.k != K || mine {
 			job.Step, job.Params = t.step, t.FlatParams(t.flat[:0])
 			job.M, job.V = t.flatMoments(nil, 0), t.flatMoments(nil, 1)
 			t.flat = job.Params
@@ -407,9 +421,9 @@ func (t *Trainer) batchGradient() (float64, error) {
 				t.stats.Resyncs++
 			}
 		}
-		rowsOf(job, b, t.step, j+1, K, W)
+		rowsOf(job, b, t.step, lo, hi, W)
 		if t.send(l, job) {
-			l.synced, l.k, l.rowsID, l.rowsOf = true, K, job.ID, t.step
+			l.synced, l.k, l.rowsID, l.rowsOf, l.lo, l.hi = true, K, job.ID, t.step, lo, hi
 		}
 	}
 	for _, l := range links {
@@ -418,13 +432,13 @@ func (t *Trainer) batchGradient() (float64, error) {
 
 	start := time.Now()
 	parts := t.partBuffers(K)
-	_, hi := shardRows(0, K, b.B)
-	lossSum, err := t.gradientInto(parts[0], t.step, 0, hi, b.Inputs, b.Targets, b.Weights, W)
+	lossSum, err := t.gradientInto(parts[0], t.step, 0, cut[1], b.Inputs, b.Targets, b.Weights, W)
 	if err != nil {
 		t.abandonShards(links)
 		return 0, err
 	}
 	own := time.Now()
+	t.ownTime.add(own.Sub(start), cut[1])
 
 	// Our gradient, and the next step's rows, to every shard.
 	if follow {
@@ -432,14 +446,18 @@ func (t *Trainer) batchGradient() (float64, error) {
 		t.haveNext = true
 	}
 	Wn := batchWeight(t.next)
+	var next []int
+	if follow {
+		next = t.cutFor(t.step+1, K, t.next.B)
+	}
 	for j, l := range links {
 		if !follow {
 			break
 		}
 		job := &ShardJob{K: K, Slot: j + 1, GradStep: t.step, Slots: 1, Grads: parts[0]}
-		rowsOf(job, t.next, t.step+1, j+1, K, Wn)
+		rowsOf(job, t.next, t.step+1, next[j+1], next[j+2], Wn)
 		if t.send(l, job) {
-			l.rowsID, l.rowsOf = job.ID, t.step+1
+			l.rowsID, l.rowsOf, l.lo, l.hi = job.ID, t.step+1, next[j+1], next[j+2]
 		}
 	}
 	posted := time.Now()
@@ -457,12 +475,13 @@ func (t *Trainer) batchGradient() (float64, error) {
 		if err == nil {
 			copy(parts[j+1], r.Grad)
 			lossSum += r.LossSum
+			l.time.add(r.Elapsed, cut[j+2]-cut[j+1])
 			continue
 		}
 		if err != errDrifted {
 			t.shardFailed(l, err)
 		}
-		lo, hi := shardRows(j+1, K, b.B)
+		lo, hi := cut[j+1], cut[j+2]
 		T := b.T
 		l2, err := t.gradientInto(parts[j+1], t.step, lo, hi-lo, b.Inputs[lo*T:], b.Targets[lo*T:], b.Weights[lo*T:], W)
 		if err != nil {
@@ -616,11 +635,12 @@ func (t *Trainer) ShardHandle(job *ShardJob) (*ShardResult, error) {
 	r.haveRows = false
 	res := &r.result
 	res.ID, res.Step, res.Check, res.Grad = rw.ID, t.step, t.ParamsChecksum(), parts[r.slot]
+	start := time.Now()
 	l, err := t.gradientInto(res.Grad, t.step, rw.Row0, rw.B, rw.Inputs, rw.Targets, rw.Weights, rw.WeightSum)
 	if err != nil {
 		return nil, err
 	}
-	res.LossSum = l
+	res.LossSum, res.Elapsed = l, time.Since(start)
 	r.pending = true
 	return res, nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/lora-playground/lora-playground/core/data"
 	"github.com/lora-playground/lora-playground/core/lora"
@@ -19,6 +20,8 @@ type localShard struct {
 	failAt  int // Wait fails for the rows of this 0-based step (-1 never)
 	startAt int // Send fails for the job bringing this step's rows (-1 never)
 	jobs    int
+	perRow  time.Duration // when set, the time per row it reports, as a slower core would
+	rows    []int         // the rows of each result, in order
 }
 
 type localResult struct {
@@ -50,6 +53,10 @@ func (s *localShard) Send(job *ShardJob) error {
 	if r != nil {
 		c := *r
 		c.Grad = slices.Clone(r.Grad)
+		if s.perRow > 0 {
+			c.Elapsed = time.Duration(s.tr.replica.rows.B) * s.perRow
+		}
+		s.rows = append(s.rows, s.tr.replica.rows.B)
 		r = &c
 	}
 	s.results = append(s.results, localResult{r, err})
@@ -170,11 +177,15 @@ func TestShardedGradientEqualsFullBatch(t *testing.T) {
 				t.Fatalf("reference gradient norm %v", norm)
 			}
 			shard := newLocalShard(t, cfg)
-			for _, K := range []int{2, 3, 8} {
+			// Even cuts, and the uneven ones that workers of different
+			// speeds get (rowcut.go).
+			cuts := [][]int{evenCut(nil, 2, b.B), evenCut(nil, 3, b.B), evenCut(nil, 8, b.B), {0, 5, 8}, {0, 1, 2, 8}}
+			for _, cut := range cuts {
+				K := len(cut) - 1
 				sum := make([]float32, len(params))
 				var loss float64
 				for j := 0; j < K; j++ {
-					lo, hi := shardRows(j, K, b.B)
+					lo, hi := cut[j], cut[j+1]
 					g, l := gradientOf(t, shard.tr, params, step, lo, hi-lo, b, W)
 					loss += l
 					for i := range g {
@@ -182,10 +193,10 @@ func TestShardedGradientEqualsFullBatch(t *testing.T) {
 					}
 				}
 				if ok, why := closeTo(sum, want, 1e-5); !ok {
-					t.Errorf("K=%d: gradient %s", K, why)
+					t.Errorf("cut %v: gradient %s", cut, why)
 				}
 				if math.Abs(loss/W-wantLoss) > 1e-6*wantLoss {
-					t.Errorf("K=%d: loss %v, whole batch %v", K, loss/W, wantLoss)
+					t.Errorf("cut %v: loss %v, whole batch %v", cut, loss/W, wantLoss)
 				}
 			}
 		})
@@ -306,6 +317,108 @@ func TestShardedDropoutMasksAreKeyedByRow(t *testing.T) {
 	s.begin(0, 0, 1, 1)
 	for i := 0; i < 3+5+1; i++ {
 		s.Uint64()
+	}
+}
+
+// TestShardedTrainingCutsRowsBySpeed: a shard that reports itself far
+// slower than the trainer (50 ms a row) is given fewer rows once its time
+// has been measured, 1 of 8 instead of 4, and the curve is still the
+// single worker's; when it then fails, the trainer computes the rows it
+// actually had, so nothing is lost.
+func TestShardedTrainingCutsRowsBySpeed(t *testing.T) {
+	cfg := shardTestConfig(MethodLoRA, 0)
+	alone, p1, _ := curve(t, cfg, 1, nil)
+	for _, failAt := range []int{-1, 12} {
+		var slow *localShard
+		got, p2, tr := curve(t, cfg, 2, func(ss []*localShard) {
+			slow = ss[0]
+			slow.perRow, slow.failAt = 50*time.Millisecond, failAt
+		})
+		for i := range alone {
+			if math.Abs(got[i]-alone[i]) > 1e-4*alone[i] {
+				t.Fatalf("failAt %d, step %d: loss %v, alone %v", failAt, i+1, got[i], alone[i])
+			}
+		}
+		if ok, why := closeTo(p2, p1, 1e-3); !ok {
+			t.Errorf("failAt %d: parameters after 20 steps: %s", failAt, why)
+		}
+		// Step 0's rows and step 1's went out before any time was measured.
+		if len(slow.rows) < 6 || slow.rows[0] != 4 || slow.rows[1] != 4 || slow.rows[5] != 1 {
+			t.Errorf("failAt %d: the slow shard's rows per step %v, want 4, 4, then 1", failAt, slow.rows)
+		}
+		st := tr.ShardStats()
+		if failAt < 0 && !slices.Equal(st.Rows, []int{7, 1}) {
+			t.Errorf("rows per worker in the last step %v, want [7 1]", st.Rows)
+		}
+		if failAt >= 0 && (len(tr.ShardErrors()) != 1 || tr.Workers() != 1) {
+			t.Errorf("failAt %d: the shard was not dropped", failAt)
+		}
+	}
+}
+
+// TestBalancedCut checks the cut of B rows between workers of measured
+// speeds against every possible cut: it ends the step no later than the
+// best of them, keeps the even cut unless it gains cutGain, and gives
+// every worker a row.
+func TestBalancedCut(t *testing.T) {
+	span := func(cut []int, perRow []float64) float64 {
+		s := 0.0
+		for j := range perRow {
+			s = max(s, float64(cut[j+1]-cut[j])*perRow[j])
+		}
+		return s
+	}
+	// best is the shortest span over every cut with a row or more each.
+	var best func(perRow []float64, B int) float64
+	best = func(perRow []float64, B int) float64 {
+		if len(perRow) == 1 {
+			return float64(B) * perRow[0]
+		}
+		b := math.Inf(1)
+		for n := 1; n <= B-len(perRow)+1; n++ {
+			b = min(b, max(float64(n)*perRow[0], best(perRow[1:], B-n)))
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		perRow []float64
+		B      int
+		want   []int // nil: only the checks against every cut
+	}{
+		{[]float64{1, 1}, 8, []int{0, 4, 8}},
+		{[]float64{1, 1.04}, 8, []int{0, 4, 8}},
+		{[]float64{1, 1.3}, 8, []int{0, 4, 8}}, // 5+3 would end 4% sooner: not enough
+		{[]float64{1, 1.5}, 8, []int{0, 5, 8}}, // 5+3 ends 17% sooner
+		{[]float64{1.5, 1}, 8, []int{0, 3, 8}}, // the trainer slower
+		{[]float64{1, 3}, 8, []int{0, 6, 8}},
+		{[]float64{1, 100}, 8, []int{0, 7, 8}},     // a crawling worker still gets a row
+		{[]float64{1, 1, 1}, 8, []int{0, 2, 5, 8}}, // the even cut of three
+		{[]float64{1, 2, 1, 1}, 4, []int{0, 1, 2, 3, 4}},
+		{[]float64{1, 1.2, 2.5}, 16, nil},
+		{[]float64{0.7, 1, 1.9, 1.1}, 13, nil},
+		{[]float64{2, 1}, 2, []int{0, 1, 2}},
+	} {
+		K := len(tc.perRow)
+		got := balancedCut(nil, make([]int, K), tc.perRow, tc.B)
+		if tc.want != nil && !slices.Equal(got, tc.want) {
+			t.Errorf("%v, B=%d: cut %v, want %v", tc.perRow, tc.B, got, tc.want)
+		}
+		if len(got) != K+1 || got[0] != 0 || got[K] != tc.B {
+			t.Fatalf("%v, B=%d: cut %v", tc.perRow, tc.B, got)
+		}
+		for j := range K {
+			if got[j+1]-got[j] < 1 {
+				t.Errorf("%v, B=%d: cut %v leaves worker %d without rows", tc.perRow, tc.B, got, j)
+			}
+		}
+		even := span(evenCut(nil, K, tc.B), tc.perRow)
+		s, b := span(got, tc.perRow), best(tc.perRow, tc.B)
+		switch {
+		case b > (1-cutGain)*even && s != even:
+			t.Errorf("%v, B=%d: cut %v ends at %v; the best cut (%v) gains too little over the even cut (%v) to leave it", tc.perRow, tc.B, got, s, b, even)
+		case b <= (1-cutGain)*even && s > b*(1+1e-12):
+			t.Errorf("%v, B=%d: cut %v ends at %v, the best cut at %v", tc.perRow, tc.B, got, s, b)
+		}
 	}
 }
 

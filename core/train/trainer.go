@@ -167,6 +167,13 @@ type Trainer struct {
 	next      *data.Batch // the next step's batch, sampled ahead for the shards
 	haveNext  bool
 	replica   replica // as a shard
+
+	// The cut of the rows between workers (rowcut.go).
+	cut      rowCut    // of the step whose rows went out last
+	lastCut  []int     // of the last data-parallel step
+	ownTime  rowTimer  // the trainer's time per row
+	cutTimes []float64 // scratch: the workers' times per row
+	cutRows  []int     // scratch: rows per worker
 }
 
 // New prepares m for training with cfg on the given samplers (val may be nil).

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/lora-playground/lora-playground/wasm/protocol"
 )
@@ -22,6 +23,7 @@ type WorkersView struct {
 	Requested, Active, Starting int
 	Note                        string // why fewer than requested
 	Exchange                    string // protocol.Workers.Exchange
+	Rows                        []int  // protocol.Workers.Rows: rows per worker in a step
 }
 
 // ApplyWorkers asks the trainer for the worker count the settings and the
@@ -76,9 +78,33 @@ func (a *App) WorkersLine() string {
 		case protocol.ExchangeMessages:
 			s += ", exchanging gradients by message (shared memory needs a cross-origin isolated page)"
 		}
+		if uneven(w.Rows) {
+			s += fmt.Sprintf("; the rows of a step are cut %s by measured speed, fewer for a slower worker", joinInts(w.Rows, " + "))
+		}
 	}
 	if w.Note != "" {
 		s += ". " + w.Note
+	}
+	return s
+}
+
+// uneven reports whether the workers got different numbers of rows.
+func uneven(rows []int) bool {
+	for _, n := range rows {
+		if n != rows[0] {
+			return true
+		}
+	}
+	return false
+}
+
+func joinInts(v []int, sep string) string {
+	s := ""
+	for i, n := range v {
+		if i > 0 {
+			s += sep
+		}
+		s += strconv.Itoa(n)
 	}
 	return s
 }
@@ -96,7 +122,10 @@ func (c *Client) workers(w *protocol.Workers) {
 	}
 	a := c.App
 	old := a.Workers
-	a.Workers = WorkersView{Requested: w.Requested, Active: w.Active, Starting: w.Starting, Note: w.Note, Exchange: w.Exchange}
+	a.Workers = WorkersView{Requested: w.Requested, Active: w.Active, Starting: w.Starting, Note: w.Note, Exchange: w.Exchange, Rows: w.Rows}
+	if len(w.Rows) == 0 && w.Active == old.Active {
+		a.Workers.Rows = old.Rows // a status with no step since the last says nothing of the cut
+	}
 	if w.Note != "" && w.Note != old.Note {
 		a.Status = "fewer workers: " + w.Note
 	}

@@ -87,6 +87,19 @@ func TestStatusShowsWorkers(t *testing.T) {
 	if a.Status != "training: 5000 tokens/s on 1 worker" {
 		t.Errorf("status %q", a.Status)
 	}
+	// A slower worker gets fewer rows: the line says how the rows are cut,
+	// and a status without a step since the last keeps it.
+	for _, w := range []*protocol.Workers{{Requested: 2, Active: 2, Rows: []int{5, 3}}, {Requested: 2, Active: 2}} {
+		c.Handle(protocol.Message{V: 1, Type: protocol.TypeStatus, Status: &protocol.Status{Ready: true, Step: 7, Running: true, Workers: w}})
+		if want := "the rows of a step are cut 5 + 3 by measured speed"; !strings.Contains(a.WorkersLine(), want) {
+			t.Errorf("workers line %q does not say %q", a.WorkersLine(), want)
+		}
+	}
+	c.Handle(protocol.Message{V: 1, Type: protocol.TypeStatus, Status: &protocol.Status{Ready: true, Step: 8, Running: true,
+		Workers: &protocol.Workers{Requested: 2, Active: 2, Rows: []int{4, 4}}}})
+	if strings.Contains(a.WorkersLine(), "cut") {
+		t.Errorf("an even cut is mentioned: %q", a.WorkersLine())
+	}
 }
 
 func TestWorkersControlRendersAndHides(t *testing.T) {

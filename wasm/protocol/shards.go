@@ -61,6 +61,10 @@ type Workers struct {
 	WaitMillis  float64 `json:"wait_ms,omitempty"`
 	// OwnMillis is the primary's own rows' compute per step.
 	OwnMillis float64 `json:"own_ms,omitempty"`
+	// Rows is how many of the last step's rows each worker computed, the
+	// primary first. Workers that measure as equally fast get an even
+	// cut; a slower one gets fewer rows (core/train, rowcut.go).
+	Rows []int `json:"rows,omitempty"`
 	// Exchange is how the training shards get their jobs and return
 	// gradients: ExchangeSharedMemory (a cross-origin isolated page:
 	// SharedArrayBuffer lanes, woken by Atomics) or ExchangeMessages
@@ -126,7 +130,8 @@ type Shard struct {
 // The fields are core/train's ShardJob (kind FrameJob) and ShardResult
 // (kind FrameGrad: id, step, check, loss_sum and the gradient in grads),
 // plus gen, the shard_config generation they belong to, and ms, the
-// shard's compute time.
+// shard's compute time for its rows (ShardResult.Elapsed: the primary cuts
+// the rows of the next steps by it).
 //
 // Evaluation is shared the same way (kinds FrameEval and FrameScore): the
 // primary hands a shard one unit at a time, id = the evaluation's number,

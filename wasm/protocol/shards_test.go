@@ -64,10 +64,10 @@ func TestShardMessagesRoundTrip(t *testing.T) {
 		t.Error("JSON text taken for a shard frame")
 	}
 
-	st := Message{Type: TypeStatus, Status: &Status{Workers: &Workers{Requested: 2, Active: 1, Starting: 1}}}
+	st := Message{Type: TypeStatus, Status: &Status{Workers: &Workers{Requested: 2, Active: 2, Starting: 1, Rows: []int{5, 3}}}}
 	j, _, _ = st.Encode()
 	gotm, _ := DecodeMessage(j, nil)
-	if *gotm.Status.Workers != *st.Status.Workers {
+	if !reflect.DeepEqual(gotm.Status.Workers, st.Status.Workers) {
 		t.Fatalf("status workers: %+v", gotm.Status.Workers)
 	}
 }

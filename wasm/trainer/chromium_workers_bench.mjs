@@ -67,7 +67,10 @@ try {
           const chunks = events.filter((m) => m.type === 'progress').map((m) => m.progress);
           const t = chunks.reduce((a, x) => a + x.chunk_ms, 0);
           const w = p.status.workers;
-          return { tps: chunks.reduce((a, x) => a + x.tokens_per_sec * x.chunk_ms, 0) / t, active: w.active, exchange: w.exchange || '', shardMs: w.shard_ms || 0, waitMs: w.wait_ms || 0, ownMs: w.own_ms || 0 };
+          // How the last step's rows were cut (from the pause or an earlier status).
+          const cut = [w, ...events.map((m) => m.status?.workers).filter(Boolean).reverse()].find((x) => x.rows);
+          return { tps: chunks.reduce((a, x) => a + x.tokens_per_sec * x.chunk_ms, 0) / t, active: w.active, exchange: w.exchange || '', shardMs: w.shard_ms || 0, waitMs: w.wait_ms || 0, ownMs: w.own_ms || 0,
+            rows: cut ? cut.rows.join('+') : '' };
         };
         return Promise.all(names.map(one));
       },
@@ -100,7 +103,7 @@ try {
       const [x, y] = await page.evaluate(({ ms }) => window.bench.play(['one', 'other'], ms), { ms });
       best.one = Math.max(best.one, a.tps); best.two = Math.max(best.two, b.tps); best.both = Math.max(best.both, x.tps + y.tps);
       ratios.push(b.tps / a.tps);
-      console.log(`  round ${i}: 1 worker ${a.tps.toFixed(0)} tokens/s   2 workers ${b.tps.toFixed(0)} tokens/s (${b.active} active; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms)   ×${(b.tps / a.tps).toFixed(2)}` +
+      console.log(`  round ${i}: 1 worker ${a.tps.toFixed(0)} tokens/s   2 workers ${b.tps.toFixed(0)} tokens/s (${b.active} active; rows cut ${b.rows}; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms)   ×${(b.tps / a.tps).toFixed(2)}` +
         `   [control: two independent runs ×${((x.tps + y.tps) / a.tps).toFixed(2)}; 2 workers by postMessage ×${(m.tps / a.tps).toFixed(2)}; exchange: ${b.exchange} vs ${m.exchange}]`);
     }
     console.log(`  best:    1 worker ${best.one.toFixed(0)} tokens/s   2 workers ${best.two.toFixed(0)} tokens/s   ×${(best.two / best.one).toFixed(2)}   [control best ×${(best.both / best.one).toFixed(2)}]`);

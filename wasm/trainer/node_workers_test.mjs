@@ -258,6 +258,13 @@ async function twoWorkers(config, want, wantEval, extra, exchange) {
     `(val loss to ${evalRel.toExponential(1)}, ${wantEval.ms.toFixed(0)} ms alone, ${gotEval.ms.toFixed(0)} ms shared); back to 1 worker and to 2 without losing the run`;
 }
 
+// cutOf is how the last step's rows were cut between the workers (the
+// status's workers.rows, from the pause or an earlier status), e.g. "4+4".
+function cutOf(c, w) {
+  const seen = [w, ...c.events.map((e) => e.m.status?.workers).filter(Boolean).reverse()].find((x) => x.rows);
+  return seen ? seen.rows.join('+') : '';
+}
+
 // play trains for ms of play and returns the worker-measured tokens/s
 // (progress events, chunk-weighted) and the wall-clock rate.
 async function play(c, ms, tokensPerStep) {
@@ -280,7 +287,7 @@ async function play(c, ms, tokensPerStep) {
   const cpuPerK = cpuMs / (steps * tokensPerStep / 1000), cores = cpuMs / wall;
   const evals = c.events.filter((e) => e.m.type === 'eval').map((e) => e.m.eval.ms);
   return { evals: evals.length, evalMs: evals.reduce((a, x) => a + x, 0) / Math.max(evals.length, 1), tps: chunks.reduce((a, x) => a + x.tokens_per_sec * x.chunk_ms, 0) / chunkMs, wall: steps * tokensPerStep / wall * 1000,
-    cpuPerK, cores, stepMs: chunkMs / steps, shardMs: w.shard_ms || 0, waitMs: w.wait_ms || 0, ownMs: w.own_ms || 0 };
+    cpuPerK, cores, stepMs: chunkMs / steps, shardMs: w.shard_ms || 0, waitMs: w.wait_ms || 0, ownMs: w.own_ms || 0, rows: cutOf(c, w) };
 }
 
 async function benchmark() {
@@ -337,7 +344,7 @@ async function benchmark() {
       console.log(`           control: two independent 1-worker runs at once ${(x.tps + y.tps).toFixed(0)} tokens/s together, ×${((x.tps + y.tps) / a.tps).toFixed(2)} of one alone`);
       console.log(`  round ${i}: 1 worker ${a.tps.toFixed(0)} tokens/s (wall ${a.wall.toFixed(0)})   2 workers ${b.tps.toFixed(0)} tokens/s (wall ${b.wall.toFixed(0)})   ×${(b.tps / a.tps).toFixed(2)} (wall ×${(b.wall / a.wall).toFixed(2)})` +
         `\n           CPU per 1000 tokens ${a.cpuPerK.toFixed(0)} vs ${b.cpuPerK.toFixed(0)} ms (×${(b.cpuPerK / a.cpuPerK).toFixed(2)}), cores used ${a.cores.toFixed(2)} vs ${b.cores.toFixed(2)}` +
-        `   [step ${a.stepMs.toFixed(1)} vs ${b.stepMs.toFixed(1)} ms; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms]` +
+        `   [step ${a.stepMs.toFixed(1)} vs ${b.stepMs.toFixed(1)} ms; rows cut ${b.rows}; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms]` +
         `\n           2 workers by postMessage instead of shared memory: ${m.tps.toFixed(0)} tokens/s ×${(m.tps / a.tps).toFixed(2)} (waited ${m.waitMs.toFixed(1)} ms a step)` +
         (a.evals + b.evals ? `\n           evaluations ${a.evals} vs ${b.evals}, ${a.evalMs.toFixed(0)} vs ${b.evalMs.toFixed(0)} ms each (×${(a.evalMs / b.evalMs).toFixed(2)} faster); ` +
           `per ${evalEvery} steps: ${(evalEvery * a.stepMs + a.evalMs).toFixed(0)} vs ${(evalEvery * b.stepMs + b.evalMs).toFixed(0)} ms (×${((evalEvery * a.stepMs + a.evalMs) / (evalEvery * b.stepMs + b.evalMs)).toFixed(2)})` : ''));

@@ -298,6 +298,7 @@ func (s *Session) workersStatus() *protocol.Workers {
 		if st := s.run.tr.ShardStats(); st.Steps > 0 {
 			w.OwnMillis = float64(st.Own.Microseconds()) / 1e3 / float64(st.Steps)
 			w.WaitMillis = float64(st.Wait.Microseconds()) / 1e3 / float64(st.Steps)
+			w.Rows = st.Rows
 		}
 	}
 	if w.Active > 1 {
@@ -436,7 +437,8 @@ func (c *shardClient) Wait() (*train.ShardResult, error) {
 			p.jobs++
 			p.shardSecs += f.Millis / 1e3
 		}
-		c.result = train.ShardResult{ID: f.ID, Step: f.Step, Check: f.Check, LossSum: f.LossSum, Grad: f.Grads}
+		c.result = train.ShardResult{ID: f.ID, Step: f.Step, Check: f.Check, LossSum: f.LossSum, Grad: f.Grads,
+			Elapsed: time.Duration(f.Millis * float64(time.Millisecond))}
 		return &c.result, nil
 	}
 }
@@ -509,7 +511,6 @@ func (s *Session) HandleFrame(b []byte) (out []protocol.Message) {
 }
 
 func (s *Session) shardJob(b []byte) ([]protocol.Message, error) {
-	start := time.Now()
 	role := s.shards.role
 	var f protocol.ShardFrame
 	if role != nil {
@@ -538,7 +539,7 @@ func (s *Session) shardJob(b []byte) ([]protocol.Message, error) {
 		return nil, err
 	}
 	role.reply = protocol.AppendShardFrame(role.reply[:0], &protocol.ShardFrame{Kind: protocol.FrameGrad, ID: r.ID, Gen: f.Gen,
-		Step: r.Step, Check: r.Check, LossSum: r.LossSum, Millis: float64(time.Since(start).Microseconds()) / 1e3, Grads: r.Grad})
+		Step: r.Step, Check: r.Check, LossSum: r.LossSum, Millis: float64(r.Elapsed.Microseconds()) / 1e3, Grads: r.Grad})
 	return []protocol.Message{{Frame: role.reply}}, nil
 }
 

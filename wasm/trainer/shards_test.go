@@ -14,6 +14,7 @@ import (
 	"github.com/lora-playground/lora-playground/core/lora"
 	"github.com/lora-playground/lora-playground/core/model"
 	"github.com/lora-playground/lora-playground/core/tokenizer"
+	"github.com/lora-playground/lora-playground/core/train"
 	"github.com/lora-playground/lora-playground/wasm/protocol"
 )
 
@@ -368,6 +369,10 @@ func (c *localConn) evalUnits() int { return c.evals }
 // training that follows (the shards' one-step-ahead gradients are kept); and
 // it is close to the one-worker run's.
 func TestWorkersShareEvaluation(t *testing.T) {
+	// Two runs compared bit for bit: their rows must be cut alike, not by
+	// their timings.
+	train.EvenCuts = true
+	t.Cleanup(func() { train.EvenCuts = false })
 	for _, task := range []string{"verse", "reverse"} {
 		cfg := testConfig()
 		cfg.Task, cfg.Steps, cfg.EvalEvery = task, 15, 5
