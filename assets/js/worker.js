@@ -94,7 +94,10 @@ importScripts(ROOT + 'wasm_exec.js', new URL('lane.js', self.location.href).href
   // Worker also gets w.loraLane, the endpoint of two shared-memory lanes
   // (lane.js), whose first message gives the shard the other end; then cb
   // is called with no argument when the lane has something to read.
-  // ?lanes=0 on the worker URL keeps to postMessage.
+  // ?lanes=0 on the worker URL keeps to postMessage, and ?cut=even makes
+  // the trainer cut every step's rows evenly, not by measured speed (both
+  // for the benchmarks).
+  self.loraEvenCuts = new URLSearchParams(self.location.search).get('cut') === 'even';
   const lanesOn = LoraLanes.available() && new URLSearchParams(self.location.search).get('lanes') !== '0';
   self.loraSpawnShard = (cb) => {
     // The lanes first: if they cannot be made, no worker is left behind.

@@ -91,26 +91,32 @@ try {
     // The same 2 workers by postMessage, as on a page that is not
     // cross-origin isolated (no SharedArrayBuffer lanes, lane.js).
     await page.evaluate(({ config }) => window.bench.start('msg', config, 2, '?lanes=0'), { config });
+    // The same 2 workers with every step's rows cut evenly instead of by
+    // the workers' measured speed (core/train, rowcut.go).
+    await page.evaluate(({ config }) => window.bench.start('even', config, 2, '?cut=even'), { config });
     const isolated = await page.evaluate(() => self.crossOriginIsolated);
     console.log(`Chromium, ${r.name}, T=${T} (page cross-origin isolated: ${isolated}):`);
     const best = { one: 0, two: 0, both: 0 };
-    const ratios = [], msgRatios = [];
+    const ratios = [], msgRatios = [], evenRatios = [];
     for (let i = 1; i <= rounds; i++) {
       const [a] = await page.evaluate(({ ms }) => window.bench.play(['one'], ms), { ms });
       const [b] = await page.evaluate(({ ms }) => window.bench.play(['two'], ms), { ms });
       const [m] = await page.evaluate(({ ms }) => window.bench.play(['msg'], ms), { ms });
       msgRatios.push(m.tps / a.tps);
+      const [e] = await page.evaluate(({ ms }) => window.bench.play(['even'], ms), { ms });
+      evenRatios.push(e.tps / a.tps);
       const [x, y] = await page.evaluate(({ ms }) => window.bench.play(['one', 'other'], ms), { ms });
       best.one = Math.max(best.one, a.tps); best.two = Math.max(best.two, b.tps); best.both = Math.max(best.both, x.tps + y.tps);
       ratios.push(b.tps / a.tps);
       console.log(`  round ${i}: 1 worker ${a.tps.toFixed(0)} tokens/s   2 workers ${b.tps.toFixed(0)} tokens/s (${b.active} active; rows cut ${b.rows}; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms)   ×${(b.tps / a.tps).toFixed(2)}` +
-        `   [control: two independent runs ×${((x.tps + y.tps) / a.tps).toFixed(2)}; 2 workers by postMessage ×${(m.tps / a.tps).toFixed(2)}; exchange: ${b.exchange} vs ${m.exchange}]`);
+        `   [control: two independent runs ×${((x.tps + y.tps) / a.tps).toFixed(2)}; 2 workers by postMessage ×${(m.tps / a.tps).toFixed(2)}; exchange: ${b.exchange} vs ${m.exchange}]` +
+        `\n           2 workers with the rows cut evenly: ×${(e.tps / a.tps).toFixed(2)} (rows cut ${e.rows}; primary's rows ${e.ownMs.toFixed(1)} ms, shard's ${e.shardMs.toFixed(1)} ms, then waited ${e.waitMs.toFixed(1)} ms)`);
     }
     console.log(`  best:    1 worker ${best.one.toFixed(0)} tokens/s   2 workers ${best.two.toFixed(0)} tokens/s   ×${(best.two / best.one).toFixed(2)}   [control best ×${(best.both / best.one).toFixed(2)}]`);
     // A round's two runs are seconds apart, so their ratio sees the same
     // machine; best-of-each can pair a lucky 1-worker round with another
     // round's 2 workers when the machine's speed drifts.
-    console.log(`  median of the rounds' ratios: ×${median(ratios).toFixed(2)}; by postMessage ×${median(msgRatios).toFixed(2)}`);
+    console.log(`  median of the rounds' ratios: ×${median(ratios).toFixed(2)}; by postMessage ×${median(msgRatios).toFixed(2)}; rows cut evenly ×${median(evenRatios).toFixed(2)}`);
     await page.evaluate(() => window.bench.stop());
   }
 } finally {

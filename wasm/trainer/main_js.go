@@ -9,6 +9,7 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/lora-playground/lora-playground/core/train"
 	"github.com/lora-playground/lora-playground/wasm/protocol"
 	"github.com/lora-playground/lora-playground/wasm/protocol/jswire"
 )
@@ -165,6 +166,12 @@ func main() {
 		<-wake
 	}
 
+	// ?cut=even on the worker URL (assets/js/worker.js sets loraEvenCuts)
+	// cuts every data-parallel step evenly instead of by the workers'
+	// measured speed: the workers benchmark compares the two.
+	if global.Get("loraEvenCuts").Truthy() {
+		train.EvenCuts = true
+	}
 	s := NewSession(FetchFunc(jsFetch))
 	s.Spawner = spawnJSShard // shard workers: nested Web Workers (shards_js.go)
 	global.Call("loraTrainerRegister", handler)

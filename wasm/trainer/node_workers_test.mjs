@@ -308,11 +308,13 @@ async function benchmark() {
     const config = { method: 'lora', rank: 8, alpha: 16, rslora: false, dropout: 0, targets: ['q_proj', 'v_proj'],
       lr: 0.003, batch: 8, seed: 1, steps: 1000000, eval_every: evalEvery, ...r.config };
     // two: 2 workers exchanging through shared memory (lane.js); msg: the
-    // same by postMessage, as on a page that is not cross-origin isolated.
-    const one = startWorker(), two = startWorker(), three = startWorker(), msg = startWorker('lanes=0');
+    // same by postMessage, as on a page that is not cross-origin isolated;
+    // even: the same as two with every step's rows cut evenly, not by the
+    // workers' measured speed (core/train, rowcut.go).
+    const one = startWorker(), two = startWorker(), three = startWorker(), msg = startWorker('lanes=0'), even = startWorker('cut=even');
     const c1 = await one.send('configure', { config });
     await three.send('configure', { config });
-    for (const c of [two, msg]) {
+    for (const c of [two, msg, even]) {
       await c.send('workers', { n: 2 });
       await c.send('configure', { config });
       await untilActive(c, 2);
@@ -322,15 +324,18 @@ async function benchmark() {
     await play(one, 800, tokens);
     await play(two, 800, tokens);
     await play(msg, 800, tokens);
+    await play(even, 800, tokens);
     const best = { 1: { tps: 0, wall: 0 }, 2: { tps: 0, wall: 0 }, both: 0 };
-    const ratios = [], wallRatios = [], msgRatios = [];
+    const ratios = [], wallRatios = [], msgRatios = [], evenRatios = [];
     console.log(`${r.name}, T=${c1.status.config.seq_len}:`);
     for (let i = 1; i <= rounds; i++) {
       const a = await play(one, ms, tokens);
       const b = await play(two, ms, tokens);
       const m = await play(msg, ms, tokens);
+      const e = await play(even, ms, tokens);
       ratios.push(b.tps / a.tps);
       msgRatios.push(m.tps / a.tps);
+      evenRatios.push(e.tps / a.tps);
       wallRatios.push(b.wall / a.wall);
       for (const [k, v] of [[1, a], [2, b]]) {
         best[k].tps = Math.max(best[k].tps, v.tps);
@@ -346,6 +351,7 @@ async function benchmark() {
         `\n           CPU per 1000 tokens ${a.cpuPerK.toFixed(0)} vs ${b.cpuPerK.toFixed(0)} ms (×${(b.cpuPerK / a.cpuPerK).toFixed(2)}), cores used ${a.cores.toFixed(2)} vs ${b.cores.toFixed(2)}` +
         `   [step ${a.stepMs.toFixed(1)} vs ${b.stepMs.toFixed(1)} ms; rows cut ${b.rows}; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms]` +
         `\n           2 workers by postMessage instead of shared memory: ${m.tps.toFixed(0)} tokens/s ×${(m.tps / a.tps).toFixed(2)} (waited ${m.waitMs.toFixed(1)} ms a step)` +
+        `\n           2 workers with the rows cut evenly: ${e.tps.toFixed(0)} tokens/s ×${(e.tps / a.tps).toFixed(2)} (rows cut ${e.rows}; primary's rows ${e.ownMs.toFixed(1)} ms, shard's ${e.shardMs.toFixed(1)} ms, then waited ${e.waitMs.toFixed(1)} ms)` +
         (a.evals + b.evals ? `\n           evaluations ${a.evals} vs ${b.evals}, ${a.evalMs.toFixed(0)} vs ${b.evalMs.toFixed(0)} ms each (×${(a.evalMs / b.evalMs).toFixed(2)} faster); ` +
           `per ${evalEvery} steps: ${(evalEvery * a.stepMs + a.evalMs).toFixed(0)} vs ${(evalEvery * b.stepMs + b.evalMs).toFixed(0)} ms (×${((evalEvery * a.stepMs + a.evalMs) / (evalEvery * b.stepMs + b.evalMs)).toFixed(2)})` : ''));
     }
@@ -354,8 +360,9 @@ async function benchmark() {
     // A round's two runs are seconds apart, so their ratio sees the same
     // machine; best-of-each can pair a lucky 1-worker round with another
     // round's 2 workers when the machine's speed drifts.
-    console.log(`  median of the rounds' ratios: ×${median(ratios).toFixed(2)} (wall ×${median(wallRatios).toFixed(2)}); by postMessage ×${median(msgRatios).toFixed(2)}`);
+    console.log(`  median of the rounds' ratios: ×${median(ratios).toFixed(2)} (wall ×${median(wallRatios).toFixed(2)}); by postMessage ×${median(msgRatios).toFixed(2)}; rows cut evenly ×${median(evenRatios).toFixed(2)}`);
     await msg.w.terminate();
+    await even.w.terminate();
     await one.w.terminate();
     await two.w.terminate();
     await three.w.terminate();
