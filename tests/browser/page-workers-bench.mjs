@@ -13,6 +13,10 @@
 // browser context (no saved session), waits until every asked-for worker
 // trains, trains 2 s more to warm up, then counts steps for SECS seconds.
 // The main thread's busy time is CDP's TaskDuration over the same window.
+//
+// With LP_URL_B set it compares two builds instead (e.g. a change to the
+// page against main): the same WORKERS (2) on LP_URL and LP_URL_B,
+// alternating.
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, URL_ } from './harness.mjs';
 
@@ -25,14 +29,14 @@ const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true
 const steps = async (page) => Number((await page.getByTestId('step-count').textContent()).replace(/[^0-9]/g, ''));
 const taskSecs = async (cdp) => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration').value;
 
-// run trains on a fresh page with n workers and returns steps/s and the
-// main thread's busy fraction.
-async function run(n) {
+// run trains on a fresh page of url with n workers and returns steps/s
+// and the main thread's busy fraction.
+async function run(n, url = URL_) {
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   try {
     const page = await ctx.newPage();
     page.on('pageerror', (e) => console.error('page error:', e.message));
-    await page.goto(`${new URL(URL_).href}#${hash}&workers=${n}`);
+    await page.goto(`${new URL(url).href}#${hash}&workers=${n}`);
     await page.waitForFunction(() => /ready/.test(document.querySelector('[role="status"].status')?.textContent || ''), null, { timeout: 60000 });
     const cdp = await ctx.newCDPSession(page);
     await cdp.send('Performance.enable');
@@ -54,6 +58,18 @@ async function run(n) {
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 try {
+  if (process.env.LP_URL_B) {
+    const n = Number(process.env.WORKERS || 2), B = process.env.LP_URL_B;
+    console.log(`the page, #${hash}, ${n} workers: ${URL_} (A) vs ${B} (B), ${rounds} rounds of ${secs} s`);
+    const ratios = [], busyA = [], busyB = [];
+    for (let i = 1; i <= rounds; i++) {
+      const a = await run(n), b = await run(n, B);
+      ratios.push(b.sps / a.sps); busyA.push(a.busy); busyB.push(b.busy);
+      console.log(`  round ${i}: A ${a.sps.toFixed(1)} steps/s (main thread busy ${(100 * a.busy).toFixed(0)}%)   B ${b.sps.toFixed(1)} steps/s (main thread busy ${(100 * b.busy).toFixed(0)}%)   B/A ×${(b.sps / a.sps).toFixed(2)}`);
+    }
+    console.log(`  median B/A ×${median(ratios).toFixed(2)}; main thread busy: median ${(100 * median(busyA)).toFixed(0)}% (A), ${(100 * median(busyB)).toFixed(0)}% (B)`);
+    process.exit(0);
+  }
   console.log(`the page, #${hash}: 1 worker vs 2, ${rounds} rounds of ${secs} s`);
   const ratios = [], busy1 = [], busy2 = [];
   for (let i = 1; i <= rounds; i++) {

@@ -21,7 +21,7 @@ func experimentWorker(a *app.App, ee vugu.EventEnv) {
 	var worker js.Value
 	var client *app.ExperimentClient
 	start := func() {
-		worker = spawnWorker(256, func(in <-chan protocol.Message) { deliver(in, client.Handle, ee, 0) }, func(msg string) {
+		worker = spawnWorker(256, func(in <-chan protocol.Message) { deliver(in, client.Handle, ee, nil) }, func(msg string) {
 			go func() {
 				ee.Lock()
 				defer ee.UnlockRender()

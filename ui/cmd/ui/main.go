@@ -68,7 +68,7 @@ func main() {
 	}
 	a.ApplyWorkers()
 	startWorker := func() {
-		worker = spawnWorker(1024, func(inbox <-chan protocol.Message) { deliver(inbox, client.Handle, ee, minFrame) }, func(msg string) {
+		worker = spawnWorker(1024, func(inbox <-chan protocol.Message) { deliver(inbox, client.Handle, ee, pacer.Gap) }, func(msg string) {
 			go func() {
 				ee.Lock()
 				defer ee.UnlockRender()
@@ -100,9 +100,11 @@ func main() {
 	}
 	glue.Call("ready")
 	for ok, first := true, true; ok; ok = renderer.EventWait() {
+		start := time.Now()
 		if err := renderer.Render(buildEnv.RunBuild(root)); err != nil {
 			log.Printf("ui: render: %v", err)
 		}
+		pacer.Rendered(time.Since(start))
 		if first {
 			first = false
 			ee.Lock()
@@ -112,22 +114,26 @@ func main() {
 	}
 }
 
-// minFrame is the least time between two renders caused by the worker.
-// The worker reports every ~50 ms chunk and pushes snapshots; rendering the
+// pacer spaces the renders the training worker's messages cause. The
+// worker reports every ~50 ms chunk and pushes snapshots; rendering the
 // whole page for each would keep the main thread busy, so messages that
-// arrive within a frame are applied together under one lock and one render.
-// vugu (v0.4) re-sends the whole page on every render (~10-20 ms of main
-// thread on a loaded 2-core machine, even when little changed), so while
-// training the page renders at most 5 times a second: the readout still
-// moves smoothly, snapshots come every 300 ms and the loss chart redraws at
-// most every 250 ms anyway.
-const minFrame = 200 * time.Millisecond
+// arrive within a gap are applied together under one lock and one render.
+// At most 5 renders a second (snapshots come every 300 ms and the loss
+// chart redraws at most every 250 ms anyway), and fewer where a render is
+// slow, so that they keep to about 5% of the main thread: on a 2-core
+// machine training on both cores, the page's time is the workers' (see
+// app.FramePacer).
+var pacer = &app.FramePacer{Min: 200 * time.Millisecond, Max: time.Second, Share: 0.05}
 
-func deliver(inbox <-chan protocol.Message, handle func(protocol.Message), ee vugu.EventEnv, minFrame time.Duration) {
+// deliver applies the worker's messages under the render lock, at most
+// once per gap() (nil: as they come).
+func deliver(inbox <-chan protocol.Message, handle func(protocol.Message), ee vugu.EventEnv, gap func() time.Duration) {
 	var last time.Time
 	for m := range inbox {
-		if wait := minFrame - time.Since(last); wait > 0 {
-			time.Sleep(wait)
+		if gap != nil {
+			if wait := gap() - time.Since(last); wait > 0 {
+				time.Sleep(wait)
+			}
 		}
 		ee.Lock()
 		handle(m)

@@ -1,0 +1,39 @@
+package app
+
+import (
+	"testing"
+	"time"
+)
+
+// TestFramePacer: the gap between paced renders is Min on a machine that
+// renders fast, grows with the render cost so that renders keep to Share of
+// the main thread, is bounded by Max, and follows the cost as it changes.
+func TestFramePacer(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		renders []time.Duration
+		want    time.Duration
+	}{
+		{nil, 200 * ms},                        // nothing measured yet
+		{[]time.Duration{5 * ms}, 200 * ms},    // 5 ms / 5% = 100 ms < Min
+		{[]time.Duration{25 * ms}, 500 * ms},   // 25 ms / 5%
+		{[]time.Duration{80 * ms}, 1000 * ms},  // 1.6 s, bounded by Max
+		{[]time.Duration{0, -ms}, 200 * ms},    // no durations to learn from
+		{[]time.Duration{40 * ms, 10 * ms}, 0}, // moves toward the newest: between 200 and 800 ms
+	} {
+		p := &FramePacer{Min: 200 * ms, Max: time.Second, Share: 0.05}
+		for _, d := range tc.renders {
+			p.Rendered(d)
+		}
+		got := p.Gap()
+		if tc.want == 0 {
+			if want := time.Duration(float64(40*ms+time.Duration(renderCostEMA*float64(10*ms-40*ms))) / 0.05); got != want {
+				t.Errorf("renders %v: gap %v, want %v", tc.renders, got, want)
+			}
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("renders %v: gap %v, want %v", tc.renders, got, tc.want)
+		}
+	}
+}
