@@ -16,13 +16,22 @@ import "time"
 //	minimise  max_j n_j·t_j   subject to  Σ_j n_j = B,  n_j ≥ 1,
 //
 // with t_j worker j's time per row (a worker's first step is not counted:
-// it is cold, e.g. a fresh Web Worker still in V8's baseline tier). The rows of a step cost the same, so
-// handing every row after each worker's first to the worker that would
-// finish it soonest, (n_j+1)·t_j smallest, is optimal (the greedy rule for
-// identical jobs on machines of different speeds). The measured cut is
-// used only when it is predicted to end the step at least cutGain sooner
-// than the even cut: equal workers keep the even cut however their
-// timings jitter, and a run on equal cores is cut exactly as before.
+// it is cold, e.g. a fresh Web Worker still in V8's baseline tier). The rows
+// of a step cost the same, so handing every row after each worker's first
+// to the worker that would finish it soonest, (n_j+1)·t_j smallest, is
+// optimal (the greedy rule for identical jobs on machines of different
+// speeds). The measured cut replaces the even cut only when it is
+// predicted to end the step at least cutGain sooner, and gives way to it
+// again only below cutKeep, so that the cut does not flip from step to
+// step near the line. For 2 workers and 8 rows the line is a speed ratio
+// of ~1.32 (5+3 against 4+4), which timing jitter does not reach; with
+// more rows it is lower (~1.12 at 32 rows), and equal workers under
+// heavier jitter may then be cut unevenly, which costs nothing but the
+// summation order.
+//
+// The time per row is taken as proportional to the rows: a worker's fixed
+// cost per step (a few percent) makes one left with few rows look a little
+// slower than it is, so it wins rows back a little late.
 //
 // Any cut gives the same gradient (the sum over a partition of the rows;
 // see shard.go), so the cut changes only the float32 summation order;
@@ -35,8 +44,11 @@ import "time"
 var EvenCuts = false
 
 // cutGain is the least predicted shortening of a step for which the
-// measured cut replaces the even one.
-const cutGain = 0.05
+// measured cut replaces the even one; cutKeep the least for which it stays.
+const (
+	cutGain = 0.05
+	cutKeep = 0.03
+)
 
 // perRowEMA is the weight of the newest step in a worker's time per row.
 const perRowEMA = 0.25
@@ -60,9 +72,9 @@ func evenCut(dst []int, K, B int) []int {
 
 // balancedCut writes into dst the cut of B rows between K ≤ B workers
 // whose times per row are perRow (all > 0) that ends a step soonest, if it
-// ends it at least cutGain sooner than the even cut, else the even cut.
+// ends it at least gain sooner than the even cut, else the even cut.
 // rows is scratch of length ≥ K.
-func balancedCut(dst []int, rows []int, perRow []float64, B int) []int {
+func balancedCut(dst []int, rows []int, perRow []float64, B int, gain float64) []int {
 	K := len(perRow)
 	dst = evenCut(dst, K, B)
 	even := 0.0
@@ -86,7 +98,7 @@ func balancedCut(dst []int, rows []int, perRow []float64, B int) []int {
 	for j := range K {
 		span = max(span, float64(rows[j])*perRow[j])
 	}
-	if span > (1-cutGain)*even {
+	if span > (1-gain)*even {
 		return dst
 	}
 	for j := range K {
@@ -113,12 +125,21 @@ func (t *Trainer) cutFor(step, K, B int) []int {
 	t.cutTimes = perRow
 	if !known || K > B || EvenCuts {
 		c.b = evenCut(c.b, K, B)
+		t.cutMoved = false
 		return c.b
 	}
 	for len(t.cutRows) < K {
 		t.cutRows = append(t.cutRows, 0)
 	}
-	c.b = balancedCut(c.b, t.cutRows, perRow, B)
+	gain := cutGain
+	if t.cutMoved {
+		gain = cutKeep
+	}
+	c.b = balancedCut(c.b, t.cutRows, perRow, B, gain)
+	t.cutMoved = false
+	for j := range K {
+		t.cutMoved = t.cutMoved || c.b[j] != j*B/K
+	}
 	return c.b
 }
 

@@ -23,7 +23,9 @@ import (
 //	∇L = Σ_k g_k,   g_k = ∇( Σ_{n∈k} w_n·ℓ_n / W )
 //
 // Each worker needs only θ, its rows and W. A Trainer with shards
-// (SetShards) is worker 0; shard j (1..K−1) gets rows [j·B/K, (j+1)·B/K).
+// (SetShards) is worker 0; shard j (1..K−1) gets a contiguous range of
+// rows after worker j−1's: [j·B/K, (j+1)·B/K) while the workers are
+// equally fast, fewer for a slower one (rowcut.go).
 //
 // Every worker holds a replica of the whole training state (parameters,
 // AdamW moments, step count) and applies every update itself, so only
@@ -147,8 +149,10 @@ type ShardStats struct {
 }
 
 // SetShards makes every following Step split its batch between the trainer
-// and shards: with K = len(shards)+1 workers, worker j gets rows
-// [j·B/K, (j+1)·B/K), the trainer j = 0. Shards beyond B−1 get no rows. nil
+// and shards: with K = len(shards)+1 workers, worker j (the trainer j = 0)
+// gets the j-th of K contiguous ranges of rows, cut by the workers'
+// measured speed (rowcut.go), evenly until it is known. Shards beyond B−1
+// get no rows. nil
 // returns to training alone. Each shard is sent the whole state before its
 // first rows. A shard that fails is dropped (ShardErrors).
 func (t *Trainer) SetShards(shards []Shard) {
@@ -398,14 +402,15 @@ func (t *Trainer) batchGradient() (float64, error) {
 		t.unsyncShards()
 	}
 	// The cut of this step's rows (rowcut.go): decided when its first
-	// rows went out, with the last step's gradients.
+	// rows went out, at the end of the last step.
 	t.lastCut = append(t.lastCut[:0], t.cutFor(t.step, K, b.B)...)
 	cut := t.lastCut // (t.cut changes when the next step's rows go out)
 	// Shards without this step's rows (new, or cut for another K) get
 	// them now, with the whole state unless their replica follows ours.
-	// (A shard holding other rows of this step has computed them: the
-	// state makes it forget them. The cut is kept per step, so this
-	// happens only when K changed.)
+	// A shard holding other rows of this step has computed them; the
+	// state makes it forget them. That happens when K changed, and when a
+	// shard was dropped and the ones after it moved down a slot while K
+	// stayed (a spare shard, beyond B−1, joined).
 	for j, l := range links {
 		lo, hi := cut[j+1], cut[j+2]
 		mine := l.rowsID != 0 && l.rowsOf == t.step

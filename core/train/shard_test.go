@@ -328,7 +328,9 @@ func TestShardedDropoutMasksAreKeyedByRow(t *testing.T) {
 func TestShardedTrainingCutsRowsBySpeed(t *testing.T) {
 	cfg := shardTestConfig(MethodLoRA, 0)
 	alone, p1, _ := curve(t, cfg, 1, nil)
-	for _, failAt := range []int{-1, 12} {
+	// failAt 2: the shard fails on the step whose rows it got by the
+	// first measured cut, 1 of 8, while the trainer's next cut is made.
+	for _, failAt := range []int{-1, 2, 12} {
 		var slow *localShard
 		got, p2, tr := curve(t, cfg, 2, func(ss []*localShard) {
 			slow = ss[0]
@@ -342,9 +344,10 @@ func TestShardedTrainingCutsRowsBySpeed(t *testing.T) {
 		if ok, why := closeTo(p2, p1, 1e-3); !ok {
 			t.Errorf("failAt %d: parameters after 20 steps: %s", failAt, why)
 		}
-		// Step 0's rows and step 1's went out before any time was measured.
-		if len(slow.rows) < 6 || slow.rows[0] != 4 || slow.rows[1] != 4 || slow.rows[5] != 1 {
-			t.Errorf("failAt %d: the slow shard's rows per step %v, want 4, 4, then 1", failAt, slow.rows)
+		// Steps 0–2's rows went out before its time was measured (its
+		// first step is not counted).
+		if n := min(len(slow.rows), 6); n < 3 || !slices.Equal(slow.rows[:3], []int{4, 4, 4}) || n > 3 && slow.rows[n-1] != 1 {
+			t.Errorf("failAt %d: the slow shard's rows per step %v, want 4, 4, 4, then 1", failAt, slow.rows)
 		}
 		st := tr.ShardStats()
 		if failAt < 0 && !slices.Equal(st.Rows, []int{7, 1}) {
@@ -353,6 +356,49 @@ func TestShardedTrainingCutsRowsBySpeed(t *testing.T) {
 		if failAt >= 0 && (len(tr.ShardErrors()) != 1 || tr.Workers() != 1) {
 			t.Errorf("failAt %d: the shard was not dropped", failAt)
 		}
+	}
+}
+
+// TestCutStaysNearTheLine: the measured cut replaces the even one at a
+// gain of cutGain and gives way to it only below cutKeep, so speeds that
+// hover near the line do not flip the cut every step.
+func TestCutStaysNearTheLine(t *testing.T) {
+	tr := &Trainer{ownTime: rowTimer{perRow: 1}, links: []*shardLink{{}}}
+	for step, tc := range []struct {
+		shard float64 // the shard's time per row; the trainer's is 1
+		want  []int
+	}{
+		{1.3, []int{0, 4, 8}},  // 5+3 would end 4% sooner: not enough to leave 4+4
+		{1.5, []int{0, 5, 8}},  // 17%
+		{1.3, []int{0, 5, 8}},  // 4%: enough to stay
+		{1.25, []int{0, 4, 8}}, // 5+3 ends 0% sooner: back to even
+		{1.3, []int{0, 4, 8}},
+	} {
+		tr.links[0].time.perRow = tc.shard
+		if got := tr.cutFor(step, 2, 8); !slices.Equal(got, tc.want) {
+			t.Errorf("step %d, shard %v× slower: cut %v, want %v", step, tc.shard, got, tc.want)
+		}
+		if got := tr.cutFor(step, 2, 8); !slices.Equal(got, tc.want) {
+			t.Errorf("step %d asked again: cut %v, want the one made, %v", step, got, tc.want)
+		}
+	}
+}
+
+// TestShardsMoveDownASlot: with a spare shard (more shards than rows), a
+// shard that fails is replaced without K changing, and the shards after
+// it move down a slot: each must compute its new slot's rows, not the
+// rows it was sent for its old one.
+func TestShardsMoveDownASlot(t *testing.T) {
+	cfg := shardTestConfig(MethodLoRA, 0)
+	alone, _, _ := curve(t, cfg, 1, nil)
+	got, _, tr := curve(t, cfg, 9, func(ss []*localShard) { ss[0].failAt = 3 })
+	for i := range alone {
+		if math.Abs(got[i]-alone[i]) > 1e-4*alone[i] {
+			t.Fatalf("step %d: loss %v, alone %v", i+1, got[i], alone[i])
+		}
+	}
+	if tr.Workers() != 8 || len(tr.ShardErrors()) != 1 {
+		t.Fatalf("%d workers after one of 8 shards (one spare) failed", tr.Workers())
 	}
 }
 
@@ -384,22 +430,28 @@ func TestBalancedCut(t *testing.T) {
 		perRow []float64
 		B      int
 		want   []int // nil: only the checks against every cut
+		keep   []int // the cut at a gain of cutKeep, when given
 	}{
-		{[]float64{1, 1}, 8, []int{0, 4, 8}},
-		{[]float64{1, 1.04}, 8, []int{0, 4, 8}},
-		{[]float64{1, 1.3}, 8, []int{0, 4, 8}}, // 5+3 would end 4% sooner: not enough
-		{[]float64{1, 1.5}, 8, []int{0, 5, 8}}, // 5+3 ends 17% sooner
-		{[]float64{1.5, 1}, 8, []int{0, 3, 8}}, // the trainer slower
-		{[]float64{1, 3}, 8, []int{0, 6, 8}},
-		{[]float64{1, 100}, 8, []int{0, 7, 8}},     // a crawling worker still gets a row
-		{[]float64{1, 1, 1}, 8, []int{0, 2, 5, 8}}, // the even cut of three
-		{[]float64{1, 2, 1, 1}, 4, []int{0, 1, 2, 3, 4}},
-		{[]float64{1, 1.2, 2.5}, 16, nil},
-		{[]float64{0.7, 1, 1.9, 1.1}, 13, nil},
-		{[]float64{2, 1}, 2, []int{0, 1, 2}},
+		{[]float64{1, 1}, 8, []int{0, 4, 8}, []int{0, 4, 8}},
+		{[]float64{1, 1.04}, 8, []int{0, 4, 8}, nil},
+		{[]float64{1, 1.3}, 8, []int{0, 4, 8}, []int{0, 5, 8}}, // 5+3 would end 4% sooner: not enough to move, enough to stay
+		{[]float64{1, 1.5}, 8, []int{0, 5, 8}, nil},            // 5+3 ends 17% sooner
+		{[]float64{1.5, 1}, 8, []int{0, 3, 8}, nil},            // the trainer slower
+		{[]float64{1, 3}, 8, []int{0, 6, 8}, nil},
+		{[]float64{1, 100}, 8, []int{0, 7, 8}, nil},     // a crawling worker still gets a row
+		{[]float64{1, 1, 1}, 8, []int{0, 2, 5, 8}, nil}, // the even cut of three
+		{[]float64{1, 2, 1, 1}, 4, []int{0, 1, 2, 3, 4}, nil},
+		{[]float64{1, 1.2, 2.5}, 16, nil, nil},
+		{[]float64{0.7, 1, 1.9, 1.1}, 13, nil, nil},
+		{[]float64{2, 1}, 2, []int{0, 1, 2}, nil},
 	} {
 		K := len(tc.perRow)
-		got := balancedCut(nil, make([]int, K), tc.perRow, tc.B)
+		got := balancedCut(nil, make([]int, K), tc.perRow, tc.B, cutGain)
+		if tc.keep != nil {
+			if kept := balancedCut(nil, make([]int, K), tc.perRow, tc.B, cutKeep); !slices.Equal(kept, tc.keep) {
+				t.Errorf("%v, B=%d, staying at a gain of %v: cut %v, want %v", tc.perRow, tc.B, cutKeep, kept, tc.keep)
+			}
+		}
 		if tc.want != nil && !slices.Equal(got, tc.want) {
 			t.Errorf("%v, B=%d: cut %v, want %v", tc.perRow, tc.B, got, tc.want)
 		}

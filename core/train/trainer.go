@@ -174,6 +174,7 @@ type Trainer struct {
 	ownTime  rowTimer  // the trainer's time per row
 	cutTimes []float64 // scratch: the workers' times per row
 	cutRows  []int     // scratch: rows per worker
+	cutMoved bool      // the last cut made was not the even one (it then stays down to cutKeep)
 }
 
 // New prepares m for training with cfg on the given samplers (val may be nil).

@@ -126,6 +126,9 @@ func (c *Client) workers(w *protocol.Workers) {
 	if len(w.Rows) == 0 && w.Active == old.Active {
 		a.Workers.Rows = old.Rows // a status with no step since the last says nothing of the cut
 	}
+	if len(a.Workers.Rows) != a.Workers.Active || a.Workers.Active < 2 {
+		a.Workers.Rows = nil // a cut between workers no longer training
+	}
 	if w.Note != "" && w.Note != old.Note {
 		a.Status = "fewer workers: " + w.Note
 	}

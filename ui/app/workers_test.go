@@ -100,6 +100,13 @@ func TestStatusShowsWorkers(t *testing.T) {
 	if strings.Contains(a.WorkersLine(), "cut") {
 		t.Errorf("an even cut is mentioned: %q", a.WorkersLine())
 	}
+	// Down to one worker, an uneven cut seen before is not kept.
+	for _, w := range []*protocol.Workers{{Requested: 2, Active: 2, Rows: []int{7, 1}}, {Requested: 2, Active: 1, Note: note, Rows: []int{7, 1}}, {Requested: 2, Active: 1}} {
+		c.Handle(protocol.Message{V: 1, Type: protocol.TypeStatus, Status: &protocol.Status{Ready: true, Step: 9, Running: true, Workers: w}})
+	}
+	if strings.Contains(a.WorkersLine(), "cut") {
+		t.Errorf("one worker left, and the line still speaks of a cut: %q", a.WorkersLine())
+	}
 }
 
 func TestWorkersControlRendersAndHides(t *testing.T) {

@@ -61,9 +61,11 @@ type Workers struct {
 	WaitMillis  float64 `json:"wait_ms,omitempty"`
 	// OwnMillis is the primary's own rows' compute per step.
 	OwnMillis float64 `json:"own_ms,omitempty"`
-	// Rows is how many of the last step's rows each worker computed, the
-	// primary first. Workers that measure as equally fast get an even
-	// cut; a slower one gets fewer rows (core/train, rowcut.go).
+	// Rows is how many of the last step's rows each of the Active workers
+	// was given, the primary first (a failed shard's rows are computed by
+	// the primary). Workers that measure as equally fast get an even cut;
+	// a slower one gets fewer rows (core/train, rowcut.go). Absent when no
+	// step was taken since the last status, or one worker trains.
 	Rows []int `json:"rows,omitempty"`
 	// Exchange is how the training shards get their jobs and return
 	// gradients: ExchangeSharedMemory (a cross-origin isolated page:

@@ -298,7 +298,9 @@ func (s *Session) workersStatus() *protocol.Workers {
 		if st := s.run.tr.ShardStats(); st.Steps > 0 {
 			w.OwnMillis = float64(st.Own.Microseconds()) / 1e3 / float64(st.Steps)
 			w.WaitMillis = float64(st.Wait.Microseconds()) / 1e3 / float64(st.Steps)
-			w.Rows = st.Rows
+			if w.Active > 1 && len(st.Rows) == w.Active {
+				w.Rows = st.Rows // (not when a worker has since dropped out)
+			}
 		}
 	}
 	if w.Active > 1 {
