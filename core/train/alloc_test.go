@@ -105,3 +105,71 @@ func TestRunAllocatesForTheStepsItTakes(t *testing.T) {
 		t.Fatalf("Run of one step of a million allocated %d bytes", n)
 	}
 }
+
+// echoShard is a shard that computes nothing and allocates nothing: it
+// answers each job that brings rows with a zero gradient carrying the
+// trainer's checksum, so that the trainer's own side of a data-parallel
+// step can be held to zero allocations.
+type echoShard struct {
+	tr      *Trainer
+	pending [4]ShardJob // rows jobs not yet answered (ID, RowsStep, B)
+	n       int
+	res     ShardResult
+}
+
+func (s *echoShard) Send(job *ShardJob) error {
+	if job.B > 0 {
+		s.pending[s.n] = ShardJob{ID: job.ID, RowsStep: job.RowsStep, B: job.B}
+		s.n++
+	}
+	return nil
+}
+
+func (s *echoShard) Wait() (*ShardResult, error) {
+	j := s.pending[0]
+	copy(s.pending[:], s.pending[1:s.n])
+	s.n--
+	if len(s.res.Grad) != s.tr.TrainableParams() {
+		s.res.Grad = make([]float32, s.tr.TrainableParams())
+	}
+	s.res.ID, s.res.Step, s.res.Check = j.ID, j.RowsStep, s.tr.ParamsChecksum()
+	s.res.Elapsed = time.Duration(j.B) * time.Millisecond
+	return &s.res, nil
+}
+
+// TestShardedStepDoesNotAllocate: the trainer's side of a data-parallel
+// step (cutting the rows, its own rows, the jobs to the shards, awaiting
+// their gradients, relaying them with 3 workers) allocates nothing either,
+// once the shards have joined.
+func TestShardedStepDoesNotAllocate(t *testing.T) {
+	for _, K := range []int{2, 3} {
+		ts, _ := samplers(t, corpus(), 32)
+		tr, err := New(tinyModel(t), testConfig(MethodLoRA), ts, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var shards []Shard
+		for range K - 1 {
+			shards = append(shards, &echoShard{tr: tr})
+		}
+		tr.SetShards(shards)
+		if _, err := tr.Run(4, 0); err != nil { // join, measure, cut
+			t.Fatal(err)
+		}
+		var stepErr error
+		allocs := testing.AllocsPerRun(5, func() {
+			if _, err := tr.Step(); err != nil {
+				stepErr = err
+			}
+		})
+		if stepErr != nil {
+			t.Fatal(stepErr)
+		}
+		if tr.Workers() != K {
+			t.Fatalf("%d workers, want %d", tr.Workers(), K)
+		}
+		if allocs != 0 {
+			t.Errorf("K=%d: %v allocations per step, want 0", K, allocs)
+		}
+	}
+}

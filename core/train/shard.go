@@ -102,7 +102,7 @@ type ShardResult struct {
 }
 
 // A Shard is another worker, e.g. another Web Worker. Send posts a job and
-// returns without waiting; it must not keep the job's slices. Wait returns
+// returns without waiting; it must not keep the job or its slices. Wait returns
 // the shard's next result, in order; the trainer skips results of jobs it
 // has since replaced. An error from either means the shard is gone.
 type Shard interface {
@@ -127,15 +127,17 @@ func (e *ShardError) Unwrap() error { return e.Err }
 // shardLink is the trainer's view of one shard.
 type shardLink struct {
 	Shard
-	index  int      // in the slice given to SetShards
-	synced bool     // the shard's replica follows ours
-	k      int      // the worker count its rows were cut for
-	sent   bool     // any job
-	rowsID int      // the job that brought the rows of step rowsStep (0: none)
-	rowsOf int      // rowsStep of that job
-	lo, hi int      // the rows of that step it was sent
-	want   int      // the job whose result the current step awaits
-	time   rowTimer // its time per row (rowcut.go)
+	index  int       // in the slice given to SetShards
+	synced bool      // the shard's replica follows ours
+	k      int       // the worker count its rows were cut for
+	sent   bool      // any job
+	rowsID int       // the job that brought the rows of step rowsStep (0: none)
+	rowsOf int       // rowsStep of that job
+	lo, hi int       // the rows of that step it was sent
+	want   int       // the job whose result the current step awaits
+	job    ShardJob  // the job being sent (reused: Send keeps nothing)
+	relay  []float32 // the other shards' gradients for it (K > 2)
+	time   rowTimer  // its time per row (rowcut.go)
 	dead   bool
 }
 
@@ -366,6 +368,13 @@ func rowsOf(job *ShardJob, b *data.Batch, step, lo, hi int, W float64) {
 // jobs are skipped.
 var jobIDs atomic.Int32
 
+// newJob returns l's job, cleared, for worker slot of K. It is reused for
+// every job to l (a step allocates nothing): Send must not keep it.
+func (l *shardLink) newJob(K, slot int) *ShardJob {
+	l.job = ShardJob{K: K, Slot: slot}
+	return &l.job
+}
+
 // send posts job to shard l, numbering it; a failure drops the shard.
 func (t *Trainer) send(l *shardLink, job *ShardJob) bool {
 	if l.dead {
@@ -417,7 +426,7 @@ func (t *Trainer) batchGradient() (float64, error) {
 		if l.synced && l.k == K && mine && l.lo == lo && l.hi == hi {
 			continue
 		}
-		job := &ShardJob{K: K, Slot: j + 1}
+		job := l.newJob(K, j+1)
 		if !l.synced || l.k != K || mine {
 			job.Step, job.Params = t.step, t.FlatParams(t.flat[:0])
 			job.M, job.V = t.flatMoments(nil, 0), t.flatMoments(nil, 1)
@@ -459,7 +468,8 @@ func (t *Trainer) batchGradient() (float64, error) {
 		if !follow {
 			break
 		}
-		job := &ShardJob{K: K, Slot: j + 1, GradStep: t.step, Slots: 1, Grads: parts[0]}
+		job := l.newJob(K, j+1)
+		job.GradStep, job.Slots, job.Grads = t.step, 1, parts[0]
 		rowsOf(job, t.next, t.step+1, next[j+1], next[j+2], Wn)
 		if t.send(l, job) {
 			l.rowsID, l.rowsOf, l.lo, l.hi = job.ID, t.step+1, next[j+1], next[j+2]
@@ -501,13 +511,15 @@ func (t *Trainer) batchGradient() (float64, error) {
 			if !l.synced || l.dead {
 				continue
 			}
-			job := &ShardJob{K: K, Slot: j + 1, GradStep: t.step}
+			job := l.newJob(K, j+1)
+			job.GradStep, job.Grads = t.step, l.relay[:0]
 			for i := 1; i < K; i++ {
 				if i != j+1 {
 					job.Slots |= 1 << i
 					job.Grads = append(job.Grads, parts[i]...)
 				}
 			}
+			l.relay = job.Grads
 			t.send(l, job)
 		}
 	}
