@@ -3,6 +3,8 @@ package app
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/lora-playground/lora-playground/wasm/protocol"
 )
 
 // FramePacer spaces the renders that the training worker's messages cause.
@@ -26,6 +28,20 @@ type FramePacer struct {
 
 // renderCostEMA is the weight of the newest render in the cost.
 const renderCostEMA = 0.3
+
+// Paced reports whether a message from the training worker belongs to the
+// stream that FramePacer spaces: the progress of a run that is still
+// training, and its ΔW snapshots. Anything else (replies, evaluations,
+// errors, the last progress of a run that stopped) should show at once.
+func Paced(m protocol.Message) bool {
+	switch m.Type {
+	case protocol.TypeProgress:
+		return m.Re == 0 && m.Progress != nil && m.Progress.Running
+	case protocol.TypeSnapshot:
+		return m.Re == 0
+	}
+	return false
+}
 
 // Rendered records how long a render took.
 func (p *FramePacer) Rendered(d time.Duration) {

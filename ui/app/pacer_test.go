@@ -3,6 +3,8 @@ package app
 import (
 	"testing"
 	"time"
+
+	"github.com/lora-playground/lora-playground/wasm/protocol"
 )
 
 // TestFramePacer: the gap between paced renders is Min on a machine that
@@ -34,6 +36,28 @@ func TestFramePacer(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("renders %v: gap %v, want %v", tc.renders, got, tc.want)
+		}
+	}
+}
+
+// TestPaced: only a running run's progress and its snapshots wait for the
+// pacer's gap; a reply (to pause, say), the last progress of a run that
+// stopped, an evaluation or an error shows at once.
+func TestPaced(t *testing.T) {
+	for _, tc := range []struct {
+		m    protocol.Message
+		want bool
+	}{
+		{protocol.Message{Type: protocol.TypeProgress, Progress: &protocol.Progress{Step: 5, Running: true}}, true},
+		{protocol.Message{Type: protocol.TypeProgress, Progress: &protocol.Progress{Step: 5}}, false},
+		{protocol.Message{Type: protocol.TypeSnapshot}, true},
+		{protocol.Message{Re: 7, Type: protocol.TypeSnapshot}, false}, // asked for
+		{protocol.Message{Re: 3, Type: protocol.TypeStatus, Status: &protocol.Status{}}, false},
+		{protocol.Message{Type: protocol.TypeEval}, false},
+		{protocol.Message{Type: protocol.TypeError, Message: "boom"}, false},
+	} {
+		if got := Paced(tc.m); got != tc.want {
+			t.Errorf("%s (re %d): paced %v, want %v", tc.m.Type, tc.m.Re, got, tc.want)
 		}
 	}
 }

@@ -127,16 +127,39 @@ var pacer = &app.FramePacer{Min: 200 * time.Millisecond, Max: time.Second, Share
 
 // deliver applies the worker's messages under the render lock, at most
 // once per gap() (nil: as they come).
+// Only the running stream (app.Paced) waits for the gap; anything else,
+// such as the reply to a pause, ends the wait, so the readouts settle at
+// once when training stops.
 func deliver(inbox <-chan protocol.Message, handle func(protocol.Message), ee vugu.EventEnv, gap func() time.Duration) {
 	var last time.Time
+	var held []protocol.Message // come during the wait: applied with it
 	for m := range inbox {
-		if gap != nil {
-			if wait := gap() - time.Since(last); wait > 0 {
-				time.Sleep(wait)
+		held = append(held[:0], m)
+		if wait := time.Duration(0); gap != nil && app.Paced(m) {
+			if wait = gap() - time.Since(last); wait > 0 {
+				timer := time.NewTimer(wait)
+			waiting:
+				for {
+					select {
+					case m, ok := <-inbox:
+						if !ok {
+							break waiting
+						}
+						held = append(held, m)
+						if !app.Paced(m) {
+							break waiting
+						}
+					case <-timer.C:
+						break waiting
+					}
+				}
+				timer.Stop()
 			}
 		}
 		ee.Lock()
-		handle(m)
+		for _, m := range held {
+			handle(m)
+		}
 		for more := true; more; {
 			select {
 			case m := <-inbox:
