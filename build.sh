@@ -319,7 +319,10 @@ tfjs_bench() {
 # and nano full fine-tuning) and in headless Chromium (nested Web Workers:
 # the reference configuration and nano on e2e), each round with a control
 # of two independent 1-worker runs at once (what the machine's second core
-# gives right now). ROUNDS and PLAY_MS tune it.
+# gives right now) and the same 2 workers by postMessage and with the rows
+# cut evenly instead of by measured speed (core/train/rowcut.go). ROUNDS
+# and PLAY_MS tune it. tests/browser/page-workers-bench.mjs does 1 vs 2 on
+# the real page, UI thread included.
 cmd_bench_workers() {
 	need_node
 	# A site over the wasm size budget still benchmarks.
