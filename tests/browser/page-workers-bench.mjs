@@ -9,7 +9,8 @@
 //   LP_URL=http://127.0.0.1:8099/ node tests/browser/page-workers-bench.mjs [hash]
 //
 // hash (default model=nano&task=e2e) picks the run; ROUNDS (4) and SECS (8)
-// set the rounds and the measured seconds of each load. Each load is a fresh
+// set the rounds and the measured seconds of each load; VERBOSE=1 prints
+// each load's status line. Each load is a fresh
 // browser context (no saved session), waits until every asked-for worker
 // trains, trains 2 s more to warm up, then counts steps for SECS seconds.
 // The main thread's busy time is CDP's TaskDuration over the same window.
@@ -50,6 +51,7 @@ async function run(n, url = URL_) {
     const s1 = await steps(page), b1 = await taskSecs(cdp), t1 = Date.now();
     const status = await page.locator('[role="status"].status').textContent();
     if (n > 1 && !want.test(status)) throw new Error(`${n} workers asked for, the status says: ${status}`);
+    if (process.env.VERBOSE) console.log(`    ${n} worker(s): ${status.trim()}`);
     return { sps: (s1 - s0) / ((t1 - t0) / 1000), busy: (b1 - b0) / ((t1 - t0) / 1000) };
   } finally {
     await ctx.close();
