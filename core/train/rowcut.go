@@ -13,25 +13,30 @@ import "time"
 // an exponential moving average over the steps (perRowEMA), and cuts each
 // step's rows so that the last worker finishes as early as it can:
 //
-//	minimise  max_j n_j·t_j   subject to  Σ_j n_j = B,  n_j ≥ 1,
+//	minimise  max_j (n_j + rowSetup)·t_j   subject to  Σ_j n_j = B,  n_j ≥ 1,
 //
 // with t_j worker j's time per row (a worker's first step is not counted:
 // it is cold, e.g. a fresh Web Worker still in V8's baseline tier). The rows
 // of a step cost the same, so handing every row after each worker's first
-// to the worker that would finish it soonest, (n_j+1)·t_j smallest, is
+// to the worker that would finish it soonest, (n_j+1+rowSetup)·t_j smallest, is
 // optimal (the greedy rule for identical jobs on machines of different
-// speeds). The measured cut replaces the even cut only when it is
-// predicted to end the step at least cutGain sooner, and gives way to it
-// again only below cutKeep, so that the cut does not flip from step to
-// step near the line. For 2 workers and 8 rows the line is a speed ratio
-// of ~1.32 (5+3 against 4+4), which timing jitter does not reach; with
-// more rows it is lower (~1.12 at 32 rows), and equal workers under
+// speeds). The cut changes only when the new one is predicted to end a
+// step at least cutGain sooner than the current one, and an uneven cut
+// gives way to the even one only when it gains less than cutKeep over it,
+// so that the cut does not flip from step to step near the line. For 2 workers and 8 rows the line is a speed ratio
+// of ~1.29 (5+3 against 4+4), which timing jitter does not reach; with
+// more rows it is lower (~1.1 at 32 rows), and equal workers under
 // heavier jitter may then be cut unevenly, which costs nothing but the
 // summation order.
 //
-// The time per row is taken as proportional to the rows: a worker's fixed
-// cost per step (a few percent) makes one left with few rows look a little
-// slower than it is, so it wins rows back a little late.
+// A worker's step also has a fixed part that does not shrink with its rows
+// (per-product set-up, the loss's sums): timed at batch 1, 2, 4 and 8 on
+// the reference configuration, a step took ~0.3 rows' time more than its
+// rows, and relatively more where rows are short (T=32). Taken as
+// proportional to the rows, a worker cut down to few rows would look
+// slower per row than it is and keep being cut down. So a worker's time
+// for n rows is modelled as t·(n + rowSetup), with t its time per row
+// measured that way.
 //
 // Any cut gives the same gradient (the sum over a partition of the rows;
 // see shard.go), so the cut changes only the float32 summation order;
@@ -43,15 +48,19 @@ import "time"
 // it; the playground never does.
 var EvenCuts = false
 
-// cutGain is the least predicted shortening of a step for which the
-// measured cut replaces the even one; cutKeep the least for which it stays.
+// cutGain is the least predicted shortening of a step for which the cut
+// changes; cutKeep the least gain over the even cut for which an uneven
+// cut stays.
 const (
 	cutGain = 0.05
-	cutKeep = 0.03
+	cutKeep = 0.02
 )
 
 // perRowEMA is the weight of the newest step in a worker's time per row.
 const perRowEMA = 0.25
+
+// rowSetup is a step's fixed part, in rows (see above).
+const rowSetup = 0.5
 
 // rowCut is the cut of one step's rows between the workers: worker j gets
 // rows [b[j], b[j+1]).
@@ -70,17 +79,21 @@ func evenCut(dst []int, K, B int) []int {
 	return dst
 }
 
-// balancedCut writes into dst the cut of B rows between K ≤ B workers
-// whose times per row are perRow (all > 0) that ends a step soonest, if it
-// ends it at least gain sooner than the even cut, else the even cut.
-// rows is scratch of length ≥ K.
-func balancedCut(dst []int, rows []int, perRow []float64, B int, gain float64) []int {
-	K := len(perRow)
-	dst = evenCut(dst, K, B)
-	even := 0.0
-	for j := range K {
-		even = max(even, float64(dst[j+1]-dst[j])*perRow[j])
+// span is the predicted time of the slowest worker under cut b, with
+// times per row perRow.
+func span(b []int, perRow []float64) float64 {
+	s := 0.0
+	for j, t := range perRow {
+		s = max(s, (float64(b[j+1]-b[j])+rowSetup)*t)
 	}
+	return s
+}
+
+// bestCut writes into dst the cut of B rows between K = len(perRow) ≤ B
+// workers (times per row all > 0) that ends a step soonest, and returns
+// it. rows is scratch of length ≥ K.
+func bestCut(dst []int, rows []int, perRow []float64, B int) []int {
+	K := len(perRow)
 	rows = rows[:K]
 	for j := range rows {
 		rows[j] = 1
@@ -88,23 +101,33 @@ func balancedCut(dst []int, rows []int, perRow []float64, B int, gain float64) [
 	for range B - K {
 		best := 0
 		for j := 1; j < K; j++ {
-			if float64(rows[j]+1)*perRow[j] < float64(rows[best]+1)*perRow[best] {
+			if (float64(rows[j]+1)+rowSetup)*perRow[j] < (float64(rows[best]+1)+rowSetup)*perRow[best] {
 				best = j
 			}
 		}
 		rows[best]++
 	}
-	span := 0.0
+	dst = append(dst[:0], 0)
 	for j := range K {
-		span = max(span, float64(rows[j])*perRow[j])
-	}
-	if span > (1-gain)*even {
-		return dst
-	}
-	for j := range K {
-		dst[j+1] = dst[j] + rows[j]
+		dst = append(dst, dst[j]+rows[j])
 	}
 	return dst
+}
+
+// nextCut chooses the cut of a step given the current one (cur: the last
+// step's, or the even cut), the even one and the best one for the
+// measured speeds: the best when it ends a step at least cutGain sooner
+// than the current, else back to even when the current gains less than
+// cutKeep over it, else the current. So timing jitter moves the cut
+// neither away from the even one nor between two uneven ones.
+func nextCut(cur, even, best []int, perRow []float64) []int {
+	switch s := span(cur, perRow); {
+	case span(best, perRow) <= (1-cutGain)*s:
+		return best
+	case s > (1-cutKeep)*span(even, perRow):
+		return even
+	}
+	return cur
 }
 
 // cutFor returns the cut of the rows of step for K workers: the one
@@ -123,23 +146,22 @@ func (t *Trainer) cutFor(step, K, B int) []int {
 		known = known && l.time.perRow > 0
 	}
 	t.cutTimes = perRow
+	sc := &t.cutScratch
+	sc.even = evenCut(sc.even, K, B)
 	if !known || K > B || EvenCuts {
-		c.b = evenCut(c.b, K, B)
-		t.cutMoved = false
+		c.b = append(c.b[:0], sc.even...)
 		return c.b
 	}
-	for len(t.cutRows) < K {
-		t.cutRows = append(t.cutRows, 0)
+	cur := sc.even
+	if len(c.b) == K+1 && c.b[K] == B {
+		cur = append(sc.cur[:0], c.b...) // the last step's cut
+		sc.cur = cur
 	}
-	gain := cutGain
-	if t.cutMoved {
-		gain = cutKeep
+	for len(sc.rows) < K {
+		sc.rows = append(sc.rows, 0)
 	}
-	c.b = balancedCut(c.b, t.cutRows, perRow, B, gain)
-	t.cutMoved = false
-	for j := range K {
-		t.cutMoved = t.cutMoved || c.b[j] != j*B/K
-	}
+	sc.best = bestCut(sc.best, sc.rows, perRow, B)
+	c.b = append(c.b[:0], nextCut(cur, sc.even, sc.best, perRow)...)
 	return c.b
 }
 
@@ -157,7 +179,7 @@ func (r *rowTimer) add(d time.Duration, n int) {
 	if r.steps++; r.steps == 1 {
 		return // cold
 	}
-	x := d.Seconds() / float64(n)
+	x := d.Seconds() / (float64(n) + rowSetup)
 	if r.perRow == 0 {
 		r.perRow = x
 		return

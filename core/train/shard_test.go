@@ -363,23 +363,39 @@ func TestShardedTrainingCutsRowsBySpeed(t *testing.T) {
 // gain of cutGain and gives way to it only below cutKeep, so speeds that
 // hover near the line do not flip the cut every step.
 func TestCutStaysNearTheLine(t *testing.T) {
-	tr := &Trainer{ownTime: rowTimer{perRow: 1}, links: []*shardLink{{}}}
-	for step, tc := range []struct {
-		shard float64 // the shard's time per row; the trainer's is 1
-		want  []int
+	for _, tc := range []struct {
+		name  string
+		B     int
+		times [][]float64 // per step: the shards' times per row; the trainer's is 1
+		want  [][]int
 	}{
-		{1.3, []int{0, 4, 8}},  // 5+3 would end 4% sooner: not enough to leave 4+4
-		{1.5, []int{0, 5, 8}},  // 17%
-		{1.3, []int{0, 5, 8}},  // 4%: enough to stay
-		{1.25, []int{0, 4, 8}}, // 5+3 ends 0% sooner: back to even
-		{1.3, []int{0, 4, 8}},
+		{"two workers", 8,
+			[][]float64{{1.27}, {1.5}, {1.27}, {1.23}, {1.27}},
+			// 5+3 would end 3.8% sooner: not enough to leave 4+4; at 1.5
+			// 19%; then 3.8% is enough to stay; at 1.23, 0.6%: back to even.
+			[][]int{{0, 4, 8}, {0, 5, 8}, {0, 5, 8}, {0, 4, 8}, {0, 4, 8}}},
+		{"three workers, jittering around equal", 6,
+			[][]float64{{0.93, 1.11}, {1.04, 0.95}, {0.96, 1.08}, {1.07, 0.94}},
+			[][]int{{0, 2, 4, 6}, {0, 2, 4, 6}, {0, 2, 4, 6}, {0, 2, 4, 6}}},
+		{"three workers, uneven, then jittering", 8,
+			[][]float64{{2, 2}, {1.9, 2.1}, {2.1, 1.9}, {2, 2.2}},
+			[][]int{{0, 4, 6, 8}, {0, 4, 6, 8}, {0, 4, 6, 8}, {0, 4, 6, 8}}},
 	} {
-		tr.links[0].time.perRow = tc.shard
-		if got := tr.cutFor(step, 2, 8); !slices.Equal(got, tc.want) {
-			t.Errorf("step %d, shard %v× slower: cut %v, want %v", step, tc.shard, got, tc.want)
+		tr := &Trainer{ownTime: rowTimer{perRow: 1}}
+		for range tc.times[0] {
+			tr.links = append(tr.links, &shardLink{})
 		}
-		if got := tr.cutFor(step, 2, 8); !slices.Equal(got, tc.want) {
-			t.Errorf("step %d asked again: cut %v, want the one made, %v", step, got, tc.want)
+		K := len(tr.links) + 1
+		for step, times := range tc.times {
+			for j, x := range times {
+				tr.links[j].time.perRow = x
+			}
+			if got := tr.cutFor(step, K, tc.B); !slices.Equal(got, tc.want[step]) {
+				t.Errorf("%s, step %d, shards %v× slower: cut %v, want %v", tc.name, step, times, got, tc.want[step])
+			}
+			if got := tr.cutFor(step, K, tc.B); !slices.Equal(got, tc.want[step]) {
+				t.Errorf("%s, step %d asked again: cut %v, want the one made, %v", tc.name, step, got, tc.want[step])
+			}
 		}
 	}
 }
@@ -402,27 +418,19 @@ func TestShardsMoveDownASlot(t *testing.T) {
 	}
 }
 
-// TestBalancedCut checks the cut of B rows between workers of measured
-// speeds against every possible cut: it ends the step no later than the
-// best of them, keeps the even cut unless it gains cutGain, and gives
-// every worker a row.
-func TestBalancedCut(t *testing.T) {
-	span := func(cut []int, perRow []float64) float64 {
-		s := 0.0
-		for j := range perRow {
-			s = max(s, float64(cut[j+1]-cut[j])*perRow[j])
-		}
-		return s
-	}
+// TestBestCut checks the cut of B rows between workers of measured speeds
+// against every possible cut: it ends the step as early as the best of
+// them and gives every worker a row.
+func TestBestCut(t *testing.T) {
 	// best is the shortest span over every cut with a row or more each.
 	var best func(perRow []float64, B int) float64
 	best = func(perRow []float64, B int) float64 {
 		if len(perRow) == 1 {
-			return float64(B) * perRow[0]
+			return (float64(B) + rowSetup) * perRow[0]
 		}
 		b := math.Inf(1)
 		for n := 1; n <= B-len(perRow)+1; n++ {
-			b = min(b, max(float64(n)*perRow[0], best(perRow[1:], B-n)))
+			b = min(b, max((float64(n)+rowSetup)*perRow[0], best(perRow[1:], B-n)))
 		}
 		return b
 	}
@@ -430,28 +438,22 @@ func TestBalancedCut(t *testing.T) {
 		perRow []float64
 		B      int
 		want   []int // nil: only the checks against every cut
-		keep   []int // the cut at a gain of cutKeep, when given
 	}{
-		{[]float64{1, 1}, 8, []int{0, 4, 8}, []int{0, 4, 8}},
-		{[]float64{1, 1.04}, 8, []int{0, 4, 8}, nil},
-		{[]float64{1, 1.3}, 8, []int{0, 4, 8}, []int{0, 5, 8}}, // 5+3 would end 4% sooner: not enough to move, enough to stay
-		{[]float64{1, 1.5}, 8, []int{0, 5, 8}, nil},            // 5+3 ends 17% sooner
-		{[]float64{1.5, 1}, 8, []int{0, 3, 8}, nil},            // the trainer slower
-		{[]float64{1, 3}, 8, []int{0, 6, 8}, nil},
-		{[]float64{1, 100}, 8, []int{0, 7, 8}, nil},     // a crawling worker still gets a row
-		{[]float64{1, 1, 1}, 8, []int{0, 2, 5, 8}, nil}, // the even cut of three
-		{[]float64{1, 2, 1, 1}, 4, []int{0, 1, 2, 3, 4}, nil},
-		{[]float64{1, 1.2, 2.5}, 16, nil, nil},
-		{[]float64{0.7, 1, 1.9, 1.1}, 13, nil, nil},
-		{[]float64{2, 1}, 2, []int{0, 1, 2}, nil},
+		{[]float64{1, 1}, 8, []int{0, 4, 8}},
+		{[]float64{1, 1.04}, 8, []int{0, 4, 8}},
+		{[]float64{1, 1.27}, 8, []int{0, 5, 8}}, // 3.8% sooner than 4+4
+		{[]float64{1, 1.5}, 8, []int{0, 5, 8}},
+		{[]float64{1.5, 1}, 8, []int{0, 3, 8}}, // the trainer slower
+		{[]float64{1, 3}, 8, []int{0, 7, 8}},   // 7+1 and 6+2 both end at 7.5
+		{[]float64{1, 100}, 8, []int{0, 7, 8}}, // a crawling worker still gets a row
+		{[]float64{1, 1, 1}, 8, nil},
+		{[]float64{1, 2, 1, 1}, 4, []int{0, 1, 2, 3, 4}},
+		{[]float64{1, 1.2, 2.5}, 16, nil},
+		{[]float64{0.7, 1, 1.9, 1.1}, 13, nil},
+		{[]float64{2, 1}, 2, []int{0, 1, 2}},
 	} {
 		K := len(tc.perRow)
-		got := balancedCut(nil, make([]int, K), tc.perRow, tc.B, cutGain)
-		if tc.keep != nil {
-			if kept := balancedCut(nil, make([]int, K), tc.perRow, tc.B, cutKeep); !slices.Equal(kept, tc.keep) {
-				t.Errorf("%v, B=%d, staying at a gain of %v: cut %v, want %v", tc.perRow, tc.B, cutKeep, kept, tc.keep)
-			}
-		}
+		got := bestCut(nil, make([]int, K), tc.perRow, tc.B)
 		if tc.want != nil && !slices.Equal(got, tc.want) {
 			t.Errorf("%v, B=%d: cut %v, want %v", tc.perRow, tc.B, got, tc.want)
 		}
@@ -463,12 +465,7 @@ func TestBalancedCut(t *testing.T) {
 				t.Errorf("%v, B=%d: cut %v leaves worker %d without rows", tc.perRow, tc.B, got, j)
 			}
 		}
-		even := span(evenCut(nil, K, tc.B), tc.perRow)
-		s, b := span(got, tc.perRow), best(tc.perRow, tc.B)
-		switch {
-		case b > (1-cutGain)*even && s != even:
-			t.Errorf("%v, B=%d: cut %v ends at %v; the best cut (%v) gains too little over the even cut (%v) to leave it", tc.perRow, tc.B, got, s, b, even)
-		case b <= (1-cutGain)*even && s > b*(1+1e-12):
+		if s, b := span(got, tc.perRow), best(tc.perRow, tc.B); s > b*(1+1e-12) {
 			t.Errorf("%v, B=%d: cut %v ends at %v, the best cut at %v", tc.perRow, tc.B, got, s, b)
 		}
 	}

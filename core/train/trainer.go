@@ -169,12 +169,11 @@ type Trainer struct {
 	replica   replica // as a shard
 
 	// The cut of the rows between workers (rowcut.go).
-	cut      rowCut    // of the step whose rows went out last
-	lastCut  []int     // of the last data-parallel step
-	ownTime  rowTimer  // the trainer's time per row
-	cutTimes []float64 // scratch: the workers' times per row
-	cutRows  []int     // scratch: rows per worker
-	cutMoved bool      // the last cut made was not the even one (it then stays down to cutKeep)
+	cut        rowCut    // of the step whose rows went out last
+	lastCut    []int     // of the last data-parallel step
+	ownTime    rowTimer  // the trainer's time per row
+	cutTimes   []float64 // scratch: the workers' times per row
+	cutScratch struct{ even, cur, best, rows []int }
 }
 
 // New prepares m for training with cfg on the given samplers (val may be nil).
