@@ -45,7 +45,8 @@ import "time"
 // EvenCuts turns the measured cut off: every step's rows are cut evenly,
 // so that two runs on the same number of workers are bit-identical
 // whatever their timings. Tests that compare two such runs bit for bit set
-// it; the playground never does.
+// it, and so does ?cut=even on the training worker's URL (the workers
+// benchmark's comparison); the playground's page never does.
 var EvenCuts = false
 
 // cutGain is the least predicted shortening of a step for which the cut

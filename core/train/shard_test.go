@@ -400,6 +400,44 @@ func TestCutStaysNearTheLine(t *testing.T) {
 	}
 }
 
+// TestCutFollowsTheFixedPart drives the cut with the times of workers
+// whose step costs their rows plus half a row: the shard runs 1.6× slower
+// for 10 steps, which moves the cut to 5+3, then 1.2× slower, where 5+3
+// no longer gains over 4+4 and the cut must go back. (Taken as
+// proportional to its rows, the shard's time for 3 rows would look 6%
+// slower per row than it is, enough to hold 5+3.) A batch that grows with
+// the same workers gets a cut of the new batch.
+func TestCutFollowsTheFixedPart(t *testing.T) {
+	tr := &Trainer{links: []*shardLink{{}}}
+	dur := func(n int, perRow float64) time.Duration {
+		return time.Duration((float64(n) + rowSetup) * perRow * float64(time.Millisecond))
+	}
+	var cut []int
+	for step := range 40 {
+		r := 1.6
+		if step >= 10 {
+			r = 1.2
+		}
+		cut = tr.cutFor(step, 2, 8)
+		if step == 9 && !slices.Equal(cut, []int{0, 5, 8}) {
+			t.Fatalf("after 10 steps of a shard 1.6× slower: cut %v, want [0 5 8]", cut)
+		}
+		tr.ownTime.add(dur(cut[1], 1), cut[1])
+		tr.links[0].time.add(dur(8-cut[1], r), 8-cut[1])
+	}
+	if !slices.Equal(cut, []int{0, 4, 8}) {
+		t.Errorf("30 steps after the shard became 1.2× slower: cut %v, want [0 4 8]", cut)
+	}
+	// A larger batch on the same workers (equal now).
+	tr.links[0].time.perRow = tr.ownTime.perRow
+	if got := tr.cutFor(40, 2, 6); !slices.Equal(got, []int{0, 3, 6}) {
+		t.Errorf("6 rows: cut %v, want [0 3 6]", got)
+	}
+	if got := tr.cutFor(41, 2, 8); !slices.Equal(got, []int{0, 4, 8}) {
+		t.Errorf("then 8 rows: cut %v, want [0 4 8]", got)
+	}
+}
+
 // TestShardsMoveDownASlot: with a spare shard (more shards than rows), a
 // shard that fails is replaced without K changing, and the shards after
 // it move down a slot: each must compute its new slot's rows, not the

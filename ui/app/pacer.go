@@ -16,9 +16,10 @@ import (
 // every core, each of those milliseconds is taken from training. So the
 // least gap between two such renders is the larger of Min and the recent
 // render cost divided by Share (a moving average of Rendered's durations):
-// a fast machine renders every Min, a slow one less often, and the page's
-// renders keep to about Share of a core either way. Max bounds the gap, so
-// the readouts never stall. A learner's own clicks and typing render at
+// a fast machine renders every Min, a slow one less often, keeping the
+// paced renders to about Share of a core for renders from Min·Share to
+// Max·Share long (10–50 ms with the page's settings). Max bounds the gap,
+// so the readouts never stall. A learner's own clicks and typing render at
 // once; they do not go through the pacer.
 type FramePacer struct {
 	Min, Max time.Duration
@@ -29,16 +30,30 @@ type FramePacer struct {
 // renderCostEMA is the weight of the newest render in the cost.
 const renderCostEMA = 0.3
 
-// Paced reports whether a message from the training worker belongs to the
+// Pacing tells which of the training worker's messages belong to the
 // stream that FramePacer spaces: the progress of a run that is still
-// training, and its ΔW snapshots. Anything else (replies, evaluations,
-// errors, the last progress of a run that stopped) should show at once.
-func Paced(m protocol.Message) bool {
+// training and the ΔW snapshots that come while it does, and the progress
+// of the analysis panel's second adapter while it trains. Anything else
+// (replies, evaluations, errors, the last progress of a run that stopped
+// and the snapshot after it) shows at once. It follows the messages in
+// order, so one Pacing serves one worker's stream.
+type Pacing struct {
+	running bool // the last progress said the run was training
+}
+
+// Paced reports whether m waits for the pacer's gap.
+func (p *Pacing) Paced(m protocol.Message) bool {
+	if m.Re != 0 {
+		return false
+	}
 	switch m.Type {
 	case protocol.TypeProgress:
-		return m.Re == 0 && m.Progress != nil && m.Progress.Running
+		p.running = m.Progress != nil && m.Progress.Running
+		return p.running
 	case protocol.TypeSnapshot:
-		return m.Re == 0
+		return p.running
+	case protocol.TypeAnalysisProgress:
+		return m.Analysis != nil && m.Analysis.Progress != nil && m.Analysis.Progress.Running
 	}
 	return false
 }

@@ -40,24 +40,38 @@ func TestFramePacer(t *testing.T) {
 	}
 }
 
-// TestPaced: only a running run's progress and its snapshots wait for the
-// pacer's gap; a reply (to pause, say), the last progress of a run that
-// stopped, an evaluation or an error shows at once.
+// TestPaced: a stream of the worker's messages, in order: only a running
+// run's progress and the snapshots while it runs (and the analysis
+// adapter's progress while it trains) wait for the pacer's gap; a reply
+// (to pause, say), the last progress of a run that stopped and the
+// snapshot after it, an evaluation or an error show at once.
 func TestPaced(t *testing.T) {
-	for _, tc := range []struct {
+	running := func(r bool) protocol.Message {
+		return protocol.Message{Type: protocol.TypeProgress, Progress: &protocol.Progress{Step: 5, Running: r}}
+	}
+	analysis := func(r bool) protocol.Message {
+		return protocol.Message{Type: protocol.TypeAnalysisProgress, Analysis: &protocol.AnalysisResult{Progress: &protocol.AnalysisProgress{Running: r}}}
+	}
+	var p Pacing
+	for i, tc := range []struct {
 		m    protocol.Message
 		want bool
 	}{
-		{protocol.Message{Type: protocol.TypeProgress, Progress: &protocol.Progress{Step: 5, Running: true}}, true},
-		{protocol.Message{Type: protocol.TypeProgress, Progress: &protocol.Progress{Step: 5}}, false},
+		{protocol.Message{Type: protocol.TypeSnapshot}, false}, // no run yet
+		{running(true), true},
 		{protocol.Message{Type: protocol.TypeSnapshot}, true},
 		{protocol.Message{Re: 7, Type: protocol.TypeSnapshot}, false}, // asked for
 		{protocol.Message{Re: 3, Type: protocol.TypeStatus, Status: &protocol.Status{}}, false},
 		{protocol.Message{Type: protocol.TypeEval}, false},
 		{protocol.Message{Type: protocol.TypeError, Message: "boom"}, false},
+		{running(true), true},
+		{running(false), false},
+		{protocol.Message{Type: protocol.TypeSnapshot}, false}, // the finished run's last
+		{analysis(true), true},
+		{analysis(false), false},
 	} {
-		if got := Paced(tc.m); got != tc.want {
-			t.Errorf("%s (re %d): paced %v, want %v", tc.m.Type, tc.m.Re, got, tc.want)
+		if got := p.Paced(tc.m); got != tc.want {
+			t.Errorf("message %d, %s (re %d): paced %v, want %v", i, tc.m.Type, tc.m.Re, got, tc.want)
 		}
 	}
 }

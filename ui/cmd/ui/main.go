@@ -127,15 +127,16 @@ var pacer = &app.FramePacer{Min: 200 * time.Millisecond, Max: time.Second, Share
 
 // deliver applies the worker's messages under the render lock, at most
 // once per gap() (nil: as they come).
-// Only the running stream (app.Paced) waits for the gap; anything else,
+// Only the running stream (app.Pacing) waits for the gap; anything else,
 // such as the reply to a pause, ends the wait, so the readouts settle at
 // once when training stops.
 func deliver(inbox <-chan protocol.Message, handle func(protocol.Message), ee vugu.EventEnv, gap func() time.Duration) {
 	var last time.Time
+	var pacing app.Pacing
 	var held []protocol.Message // come during the wait: applied with it
 	for m := range inbox {
 		held = append(held[:0], m)
-		if wait := time.Duration(0); gap != nil && app.Paced(m) {
+		if wait := time.Duration(0); gap != nil && pacing.Paced(m) {
 			if wait = gap() - time.Since(last); wait > 0 {
 				timer := time.NewTimer(wait)
 			waiting:
@@ -146,7 +147,7 @@ func deliver(inbox <-chan protocol.Message, handle func(protocol.Message), ee vu
 							break waiting
 						}
 						held = append(held, m)
-						if !app.Paced(m) {
+						if !pacing.Paced(m) {
 							break waiting
 						}
 					case <-timer.C:
@@ -162,7 +163,12 @@ func deliver(inbox <-chan protocol.Message, handle func(protocol.Message), ee vu
 		}
 		for more := true; more; {
 			select {
-			case m := <-inbox:
+			case m, ok := <-inbox:
+				if !ok {
+					more = false
+					break
+				}
+				pacing.Paced(m) // it follows the stream
 				handle(m)
 			default:
 				more = false
