@@ -38,20 +38,27 @@ func TestStepDoesNotAllocate(t *testing.T) {
 			if _, err := tr.Run(2, 0); err != nil { // first steps size the buffers
 				t.Fatal(err)
 			}
-			var stepErr error
-			allocs := testing.AllocsPerRun(5, func() {
-				if _, err := tr.Step(); err != nil {
-					stepErr = err
-				}
-			})
-			if stepErr != nil {
-				t.Fatal(stepErr)
-			}
-			if allocs != 0 {
+			if allocs := stepAllocs(t, tr); allocs != 0 {
 				t.Errorf("%s: %v allocations per step, want 0", tc.name, allocs)
 			}
 		})
 	}
+}
+
+// stepAllocs returns tr.Step's heap allocations per call (of 5, after one
+// more); a step that fails fails the test.
+func stepAllocs(t *testing.T, tr *Trainer) float64 {
+	t.Helper()
+	var stepErr error
+	allocs := testing.AllocsPerRun(5, func() {
+		if _, err := tr.Step(); err != nil {
+			stepErr = err
+		}
+	})
+	if stepErr != nil {
+		t.Fatal(stepErr)
+	}
+	return allocs
 }
 
 // TestPromptCompletionStepDoesNotAllocate is the same for a task's
@@ -161,15 +168,7 @@ func TestShardedStepDoesNotAllocate(t *testing.T) {
 		if _, err := tr.Run(4, 0); err != nil { // join, measure, cut
 			t.Fatal(err)
 		}
-		var stepErr error
-		allocs := testing.AllocsPerRun(5, func() {
-			if _, err := tr.Step(); err != nil {
-				stepErr = err
-			}
-		})
-		if stepErr != nil {
-			t.Fatal(stepErr)
-		}
+		allocs := stepAllocs(t, tr)
 		if tr.Workers() != K {
 			t.Fatalf("%d workers, want %d", tr.Workers(), K)
 		}

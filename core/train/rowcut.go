@@ -15,19 +15,22 @@ import "time"
 //
 //	minimise  max_j (n_j + rowSetup)·t_j   subject to  Σ_j n_j = B,  n_j ≥ 1,
 //
-// with t_j worker j's time per row (a worker's first step is not counted:
-// it is cold, e.g. a fresh Web Worker still in V8's baseline tier). The rows
-// of a step cost the same, so handing every row after each worker's first
-// to the worker that would finish it soonest, (n_j+1+rowSetup)·t_j smallest, is
-// optimal (the greedy rule for identical jobs on machines of different
-// speeds). The cut changes only when the new one is predicted to end a
-// step at least cutGain sooner than the current one, and an uneven cut
-// gives way to the even one only when it gains less than cutKeep over it,
-// so that the cut does not flip from step to step near the line. For 2 workers and 8 rows the line is a speed ratio
-// of ~1.29 (5+3 against 4+4), which timing jitter does not reach; with
-// more rows it is lower (~1.1 at 32 rows), and equal workers under
-// heavier jitter may then be cut unevenly, which costs nothing but the
-// summation order.
+// with t_j worker j's time per row and rowSetup a step's fixed part (see
+// below; a worker's first step is not counted: it is cold, e.g. a fresh
+// Web Worker still in V8's baseline tier). The rows of a step cost the
+// same and each worker's finish grows with its rows, so handing every row
+// after each worker's first to the worker that would finish it soonest,
+// (n_j+1+rowSetup)·t_j smallest, is optimal (the greedy rule for identical
+// jobs on machines of different speeds).
+//
+// The cut changes only when the new one is predicted to end a step at
+// least cutGain sooner than the current one, and an uneven cut gives way
+// to the even one only when it gains less than cutKeep over it, so that
+// the cut does not flip from step to step near the line. For 2 workers
+// and 8 rows the line is a speed ratio of ~1.29 (5+3 against 4+4), which
+// timing jitter does not reach; with more rows it is lower (~1.1 at 32
+// rows), and equal workers under heavier jitter may then be cut unevenly,
+// which costs nothing but the summation order.
 //
 // A worker's step also has a fixed part that does not shrink with its rows
 // (per-product set-up, the loss's sums): timed at batch 1, 2, 4 and 8 on

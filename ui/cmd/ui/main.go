@@ -126,8 +126,8 @@ func main() {
 var pacer = &app.FramePacer{Min: 200 * time.Millisecond, Max: time.Second, Share: 0.05}
 
 // deliver applies the worker's messages under the render lock, at most
-// once per gap() (nil: as they come).
-// Only the running stream (app.Pacing) waits for the gap; anything else,
+// once per gap() (nil: as they come). Only the running stream
+// (app.Pacing) waits for the gap; anything else,
 // such as the reply to a pause, ends the wait, so the readouts settle at
 // once when training stops.
 func deliver(inbox <-chan protocol.Message, handle func(protocol.Message), ee vugu.EventEnv, gap func() time.Duration) {
@@ -136,8 +136,8 @@ func deliver(inbox <-chan protocol.Message, handle func(protocol.Message), ee vu
 	var held []protocol.Message // come during the wait: applied with it
 	for m := range inbox {
 		held = append(held[:0], m)
-		if wait := time.Duration(0); gap != nil && pacing.Paced(m) {
-			if wait = gap() - time.Since(last); wait > 0 {
+		if gap != nil && pacing.Paced(m) {
+			if wait := gap() - time.Since(last); wait > 0 {
 				timer := time.NewTimer(wait)
 			waiting:
 				for {
