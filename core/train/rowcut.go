@@ -1,6 +1,9 @@
 package train
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Workers of unequal speed
 //
@@ -189,4 +192,21 @@ func (r *rowTimer) add(d time.Duration, n int) {
 		return
 	}
 	r.perRow += perRowEMA * (x - r.perRow)
+}
+
+// countCut counts the step's cut t.lastCut in t.stats: uneven, or changed
+// from the last data-parallel step's, t.prevCut (for the same K).
+func (t *Trainer) countCut() {
+	c := t.lastCut
+	K, B := len(c)-1, c[len(c)-1]
+	for j := range K + 1 {
+		if c[j] != j*B/K {
+			t.stats.Uneven++
+			break
+		}
+	}
+	if len(t.prevCut) == len(c) && !slices.Equal(t.prevCut, c) {
+		t.stats.Changes++
+	}
+	t.prevCut = append(t.prevCut[:0], c...)
 }

@@ -148,6 +148,8 @@ type ShardStats struct {
 	Wait    time.Duration // waiting for the shards after its own rows
 	Resyncs int           // shards sent the whole state again after joining
 	Rows    []int         // rows per worker in the last data-parallel step (rowcut.go)
+	Uneven  int           // steps whose rows were not cut evenly
+	Changes int           // steps cut otherwise than the step before
 }
 
 // SetShards makes every following Step split its batch between the trainer
@@ -414,6 +416,7 @@ func (t *Trainer) batchGradient() (float64, error) {
 	// rows went out, at the end of the last step.
 	t.lastCut = append(t.lastCut[:0], t.cutFor(t.step, K, b.B)...)
 	cut := t.lastCut // (t.cut changes when the next step's rows go out)
+	t.countCut()
 	// Shards without this step's rows (new, or cut for another K) get
 	// them now, with the whole state unless their replica follows ours.
 	// A shard holding other rows of this step has computed them; the

@@ -353,6 +353,25 @@ func TestShardedTrainingCutsRowsBySpeed(t *testing.T) {
 		if failAt < 0 && !slices.Equal(st.Rows, []int{7, 1}) {
 			t.Errorf("rows per worker in the last step %v, want [7 1]", st.Rows)
 		}
+		// The counts of uneven and changed cuts, against the rows the
+		// shard was given step by step (and the next step's, computed
+		// ahead).
+		if failAt < 0 && len(slow.rows) >= st.Steps {
+			uneven, changes := 0, 0
+			for i, n := range slow.rows[:st.Steps] {
+				if n != 4 {
+					uneven++
+				}
+				if i > 0 && n != slow.rows[i-1] {
+					changes++
+				}
+			}
+			if st.Uneven != uneven || st.Changes != changes || changes == 0 {
+				t.Errorf("%d steps, %d cut unevenly, %d changed; the shard's rows %v", st.Steps, st.Uneven, st.Changes, slow.rows)
+			}
+		} else if failAt < 0 {
+			t.Errorf("the shard computed %d steps' rows, the trainer took %d steps", len(slow.rows), st.Steps)
+		}
 		if failAt >= 0 && (len(tr.ShardErrors()) != 1 || tr.Workers() != 1) {
 			t.Errorf("failAt %d: the shard was not dropped", failAt)
 		}

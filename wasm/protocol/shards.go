@@ -67,6 +67,10 @@ type Workers struct {
 	// a slower one gets fewer rows (core/train, rowcut.go). Absent when no
 	// step was taken since the last status, or one worker trains.
 	Rows []int `json:"rows,omitempty"`
+	// UnevenSteps counts the steps since the last status whose rows were
+	// not cut evenly, CutChanges those cut otherwise than the step before.
+	UnevenSteps int `json:"uneven_steps,omitempty"`
+	CutChanges  int `json:"cut_changes,omitempty"`
 	// Exchange is how the training shards get their jobs and return
 	// gradients: ExchangeSharedMemory (a cross-origin isolated page:
 	// SharedArrayBuffer lanes, woken by Atomics) or ExchangeMessages

@@ -301,6 +301,7 @@ func (s *Session) workersStatus() *protocol.Workers {
 			if w.Active > 1 && len(st.Rows) == w.Active {
 				w.Rows = st.Rows // (not when a worker has since dropped out)
 			}
+			w.UnevenSteps, w.CutChanges = st.Uneven, st.Changes
 		}
 	}
 	if w.Active > 1 {
