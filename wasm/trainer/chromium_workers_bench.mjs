@@ -60,6 +60,7 @@ try {
       async play(names, ms) {
         const one = async (name) => {
           const { send, events } = workers[name];
+          const s0 = (await send('status')).status.step;
           events.length = 0;
           await send('play');
           await new Promise((r) => setTimeout(r, ms));
@@ -68,8 +69,11 @@ try {
           const t = chunks.reduce((a, x) => a + x.chunk_ms, 0);
           const w = p.status.workers;
           // How the last step's rows were cut (from the pause or an earlier status).
-          const cut = [w, ...events.map((m) => m.status?.workers).filter(Boolean).reverse()].find((x) => x.rows);
-          return { tps: chunks.reduce((a, x) => a + x.tokens_per_sec * x.chunk_ms, 0) / t, active: w.active, exchange: w.exchange || '', shardMs: w.shard_ms || 0, waitMs: w.wait_ms || 0, ownMs: w.own_ms || 0,
+          const seen = [w, ...events.map((m) => m.status?.workers).filter(Boolean).reverse()];
+          const cut = seen.find((x) => x.rows);
+          // Every status resets the counts (wasm/protocol, Workers): sum them.
+          const uneven = seen.reduce((a, x) => a + (x.uneven_steps || 0), 0), changes = seen.reduce((a, x) => a + (x.cut_changes || 0), 0);
+          return { steps: p.status.step - s0, uneven, changes, tps: chunks.reduce((a, x) => a + x.tokens_per_sec * x.chunk_ms, 0) / t, active: w.active, exchange: w.exchange || '', shardMs: w.shard_ms || 0, waitMs: w.wait_ms || 0, ownMs: w.own_ms || 0,
             rows: cut ? cut.rows.join('+') : '' };
         };
         return Promise.all(names.map(one));
@@ -98,17 +102,22 @@ try {
     console.log(`Chromium, ${r.name}, T=${T} (page cross-origin isolated: ${isolated}):`);
     const best = { one: 0, two: 0, both: 0 };
     const ratios = [], msgRatios = [], evenRatios = [];
+    // Warm up each (V8 tiers up): 2 s of play.
+    for (const name of ['one', 'two', 'msg', 'even', 'other']) await page.evaluate(({ name }) => window.bench.play([name], 2000), { name });
+    const play1 = async (name) => (await page.evaluate(({ name, ms }) => window.bench.play([name], ms), { name, ms }))[0];
     for (let i = 1; i <= rounds; i++) {
-      const [a] = await page.evaluate(({ ms }) => window.bench.play(['one'], ms), { ms });
-      const [b] = await page.evaluate(({ ms }) => window.bench.play(['two'], ms), { ms });
-      const [m] = await page.evaluate(({ ms }) => window.bench.play(['msg'], ms), { ms });
+      // The 2-worker variants take turns at going first after the single
+      // worker: whichever runs first after it was slower in most rounds.
+      const a = await play1('one');
+      let b, m, e;
+      if (i % 2) { b = await play1('two'); m = await play1('msg'); e = await play1('even'); }
+      else { e = await play1('even'); m = await play1('msg'); b = await play1('two'); }
       msgRatios.push(m.tps / a.tps);
-      const [e] = await page.evaluate(({ ms }) => window.bench.play(['even'], ms), { ms });
       evenRatios.push(e.tps / a.tps);
       const [x, y] = await page.evaluate(({ ms }) => window.bench.play(['one', 'other'], ms), { ms });
       best.one = Math.max(best.one, a.tps); best.two = Math.max(best.two, b.tps); best.both = Math.max(best.both, x.tps + y.tps);
       ratios.push(b.tps / a.tps);
-      console.log(`  round ${i}: 1 worker ${a.tps.toFixed(0)} tokens/s   2 workers ${b.tps.toFixed(0)} tokens/s (${b.active} active; rows cut ${b.rows}; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms)   ×${(b.tps / a.tps).toFixed(2)}` +
+      console.log(`  round ${i}: 1 worker ${a.tps.toFixed(0)} tokens/s   2 workers ${b.tps.toFixed(0)} tokens/s (${b.active} active; rows cut ${b.rows}, unevenly in ${b.uneven} of ${b.steps} steps, changed ${b.changes} times; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms)   ×${(b.tps / a.tps).toFixed(2)}` +
         `   [control: two independent runs ×${((x.tps + y.tps) / a.tps).toFixed(2)}; 2 workers by postMessage ×${(m.tps / a.tps).toFixed(2)}; exchange: ${b.exchange} vs ${m.exchange}]` +
         `\n           2 workers with the rows cut evenly: ×${(e.tps / a.tps).toFixed(2)} (rows cut ${e.rows}; primary's rows ${e.ownMs.toFixed(1)} ms, shard's ${e.shardMs.toFixed(1)} ms, then waited ${e.waitMs.toFixed(1)} ms)`);
     }

@@ -286,8 +286,11 @@ async function play(c, ms, tokensPerStep) {
   // the machine runs.
   const cpuPerK = cpuMs / (steps * tokensPerStep / 1000), cores = cpuMs / wall;
   const evals = c.events.filter((e) => e.m.type === 'eval').map((e) => e.m.eval.ms);
+  // Every status resets the counts (wasm/protocol, Workers): sum them.
+  const seen = [w, ...c.events.map((e) => e.m.status?.workers).filter(Boolean)];
+  const uneven = seen.reduce((a, x) => a + (x.uneven_steps || 0), 0), changes = seen.reduce((a, x) => a + (x.cut_changes || 0), 0);
   return { evals: evals.length, evalMs: evals.reduce((a, x) => a + x, 0) / Math.max(evals.length, 1), tps: chunks.reduce((a, x) => a + x.tokens_per_sec * x.chunk_ms, 0) / chunkMs, wall: steps * tokensPerStep / wall * 1000,
-    cpuPerK, cores, stepMs: chunkMs / steps, shardMs: w.shard_ms || 0, waitMs: w.wait_ms || 0, ownMs: w.own_ms || 0, rows: cutOf(c, w) };
+    cpuPerK, cores, stepMs: chunkMs / steps, steps, uneven, changes, shardMs: w.shard_ms || 0, waitMs: w.wait_ms || 0, ownMs: w.own_ms || 0, rows: cutOf(c, w) };
 }
 
 async function benchmark() {
@@ -320,19 +323,19 @@ async function benchmark() {
       await untilActive(c, 2);
     }
     const tokens = config.batch * c1.status.config.seq_len;
-    // Warm up both (V8 tiers up), then alternate.
-    await play(one, 800, tokens);
-    await play(two, 800, tokens);
-    await play(msg, 800, tokens);
-    await play(even, 800, tokens);
+    // Warm up each (V8 tiers up; the 2-worker runs' first round came out
+    // ~10% slow after 0.8 s of it), then alternate.
+    for (const c of [one, two, msg, even, three]) await play(c, 2000, tokens);
     const best = { 1: { tps: 0, wall: 0 }, 2: { tps: 0, wall: 0 }, both: 0 };
     const ratios = [], wallRatios = [], msgRatios = [], evenRatios = [];
     console.log(`${r.name}, T=${c1.status.config.seq_len}:`);
     for (let i = 1; i <= rounds; i++) {
+      // The 2-worker variants take turns at going first after the single
+      // worker: whichever runs first after it was slower in most rounds.
       const a = await play(one, ms, tokens);
-      const b = await play(two, ms, tokens);
-      const m = await play(msg, ms, tokens);
-      const e = await play(even, ms, tokens);
+      let b, m, e;
+      if (i % 2) { b = await play(two, ms, tokens); m = await play(msg, ms, tokens); e = await play(even, ms, tokens); }
+      else { e = await play(even, ms, tokens); m = await play(msg, ms, tokens); b = await play(two, ms, tokens); }
       ratios.push(b.tps / a.tps);
       msgRatios.push(m.tps / a.tps);
       evenRatios.push(e.tps / a.tps);
@@ -349,7 +352,7 @@ async function benchmark() {
       console.log(`           control: two independent 1-worker runs at once ${(x.tps + y.tps).toFixed(0)} tokens/s together, ×${((x.tps + y.tps) / a.tps).toFixed(2)} of one alone`);
       console.log(`  round ${i}: 1 worker ${a.tps.toFixed(0)} tokens/s (wall ${a.wall.toFixed(0)})   2 workers ${b.tps.toFixed(0)} tokens/s (wall ${b.wall.toFixed(0)})   ×${(b.tps / a.tps).toFixed(2)} (wall ×${(b.wall / a.wall).toFixed(2)})` +
         `\n           CPU per 1000 tokens ${a.cpuPerK.toFixed(0)} vs ${b.cpuPerK.toFixed(0)} ms (×${(b.cpuPerK / a.cpuPerK).toFixed(2)}), cores used ${a.cores.toFixed(2)} vs ${b.cores.toFixed(2)}` +
-        `   [step ${a.stepMs.toFixed(1)} vs ${b.stepMs.toFixed(1)} ms; rows cut ${b.rows}; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms]` +
+        `   [step ${a.stepMs.toFixed(1)} vs ${b.stepMs.toFixed(1)} ms; rows cut ${b.rows}, unevenly in ${b.uneven} of ${b.steps} steps, changed ${b.changes} times; primary's rows ${b.ownMs.toFixed(1)} ms, shard's ${b.shardMs.toFixed(1)} ms, then waited ${b.waitMs.toFixed(1)} ms]` +
         `\n           2 workers by postMessage instead of shared memory: ${m.tps.toFixed(0)} tokens/s ×${(m.tps / a.tps).toFixed(2)} (waited ${m.waitMs.toFixed(1)} ms a step)` +
         `\n           2 workers with the rows cut evenly: ${e.tps.toFixed(0)} tokens/s ×${(e.tps / a.tps).toFixed(2)} (rows cut ${e.rows}; primary's rows ${e.ownMs.toFixed(1)} ms, shard's ${e.shardMs.toFixed(1)} ms, then waited ${e.waitMs.toFixed(1)} ms)` +
         (a.evals + b.evals ? `\n           evaluations ${a.evals} vs ${b.evals}, ${a.evalMs.toFixed(0)} vs ${b.evalMs.toFixed(0)} ms each (×${(a.evalMs / b.evalMs).toFixed(2)} faster); ` +
