@@ -84,7 +84,7 @@ func TestPromptCompletionStepDoesNotAllocate(t *testing.T) {
 	if _, err := tr.Run(2, 0); err != nil {
 		t.Fatal(err)
 	}
-	if allocs := testing.AllocsPerRun(5, func() { tr.Step() }); allocs != 0 {
+	if allocs := stepAllocs(t, tr); allocs != 0 {
 		t.Errorf("%v allocations per step, want 0", allocs)
 	}
 }
