@@ -159,10 +159,24 @@ type ShardStats struct {
 // get no rows. nil
 // returns to training alone. Each shard is sent the whole state before its
 // first rows. A shard that fails is dropped (ShardErrors).
+//
+// While it has shards, the trainer keeps its model's transposes of the
+// frozen weights (model.SetTransposeCache): with a share of the batch per
+// worker, a transpose per weight per step is a larger part of a step, and
+// every worker would make it. It turns the cache off again with the last
+// shard, unless it was on before.
 func (t *Trainer) SetShards(shards []Shard) {
 	t.links = t.links[:0]
 	for i, s := range shards {
 		t.links = append(t.links, &shardLink{Shard: s, index: i})
+	}
+	switch on := t.Model.TransposeCache(); {
+	case len(shards) > 0 && !on:
+		t.Model.SetTransposeCache(true)
+		t.shardCache = true
+	case len(shards) == 0 && t.shardCache:
+		t.Model.SetTransposeCache(false)
+		t.shardCache = false
 	}
 }
 
@@ -595,6 +609,7 @@ func (t *Trainer) ShardHandle(job *ShardJob) (*ShardResult, error) {
 		if err := t.adoptState(job); err != nil {
 			return nil, err
 		}
+		t.Model.SetTransposeCache(true) // a share of the batch (see SetShards)
 		r.k, r.slot, r.pending, r.have, r.haveRows = job.K, job.Slot, false, 0, false
 	}
 	if r.k == 0 {

@@ -167,6 +167,8 @@ type Trainer struct {
 	next      *data.Batch // the next step's batch, sampled ahead for the shards
 	haveNext  bool
 	replica   replica // as a shard
+	// shardCache: SetShards turned the model's transpose cache on.
+	shardCache bool
 
 	// The cut of the rows between workers (rowcut.go).
 	cut        rowCut    // of the step whose rows went out last

@@ -129,3 +129,34 @@ func TestTransposeCacheChangesNothing(t *testing.T) {
 		t.Fatal("an unreported edit of a frozen W changed nothing: is the cache in use at all?")
 	}
 }
+
+// TestShardsKeepFrozenTransposes: a trainer with shards keeps its frozen
+// weights' transposes (each worker has a share of the batch, so a
+// transpose per weight per step is a larger part of its step), and so does
+// each shard; the trainer turns the cache off with its last shard, unless
+// it was on before. The replicas stay in step (no resynchronisation).
+func TestShardsKeepFrozenTransposes(t *testing.T) {
+	for _, before := range []bool{false, true} {
+		tr, ss, list := withLocalShards(t, shardTestConfig(MethodLoRA, 0), 2)
+		tr.Model.SetTransposeCache(before)
+		tr.SetShards(list)
+		if !tr.Model.TransposeCache() {
+			t.Errorf("on before %v: the cache is off with a shard", before)
+		}
+		for range 3 {
+			if _, err := tr.Step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !ss[0].tr.Model.TransposeCache() {
+			t.Errorf("on before %v: the shard's cache is off", before)
+		}
+		if st := tr.ShardStats(); st.Steps != 3 || st.Resyncs != 0 {
+			t.Errorf("on before %v: %d data-parallel steps, %d resynchronisations; want 3, 0", before, st.Steps, st.Resyncs)
+		}
+		tr.SetShards(nil)
+		if got := tr.Model.TransposeCache(); got != before {
+			t.Errorf("on before %v: on %v after the last shard left", before, got)
+		}
+	}
+}
