@@ -13,8 +13,8 @@ import (
 // a phone's little cores, a virtual machine whose second core is shared
 // with another guest, or a page whose own main thread keeps one core
 // half busy. The trainer therefore measures each worker's time per row,
-// an exponential moving average over the steps (perRowEMA), and cuts each
-// step's rows so that the last worker finishes as early as it can:
+// the median over its last few steps (timerWindow), and cuts each step's
+// rows so that the last worker finishes as early as it can:
 //
 //	minimise  max_j (n_j + rowSetup)·t_j   subject to  Σ_j n_j = B,  n_j ≥ 1,
 //
@@ -63,8 +63,16 @@ const (
 	cutKeep = 0.02
 )
 
-// perRowEMA is the weight of the newest step in a worker's time per row.
-const perRowEMA = 0.25
+// timerWindow is the number of steps whose median is a worker's time per
+// row. A median, not a moving average: single steps several times slower
+// than the rest come every few hundred steps (in a Web Worker: a garbage
+// collection, the thread losing its core for a few milliseconds), and
+// with steps of 2–3 ms (nano on reverse) one of them moved a moving
+// average (weight 0.25) past the line between cuts, so the cut flipped
+// for a step or three, each time a step late and each flip a step of
+// uneven work. The median of 5 ignores up to 2 such steps and follows a
+// worker that stays slower after 3.
+const timerWindow = 5
 
 // rowSetup is a step's fixed part, in rows (see above).
 const rowSetup = 0.5
@@ -174,8 +182,9 @@ func (t *Trainer) cutFor(step, K, B int) []int {
 
 // rowTimer is one worker's measured time per row.
 type rowTimer struct {
-	perRow float64 // seconds, a moving average (0: not measured yet)
+	perRow float64 // seconds, the median of recent (0: not measured yet)
 	steps  int     // steps seen, the first not counted
+	recent [timerWindow]float64
 }
 
 // add folds a step's time d for n rows into the time per row.
@@ -187,11 +196,27 @@ func (r *rowTimer) add(d time.Duration, n int) {
 		return // cold
 	}
 	x := d.Seconds() / (float64(n) + rowSetup)
-	if r.perRow == 0 {
-		r.perRow = x
-		return
+	counted := r.steps - 1 // this one included
+	r.recent[(counted-1)%timerWindow] = x
+	r.perRow = median(r.recent[:min(counted, timerWindow)])
+}
+
+// median returns the median of xs (1 ≤ len ≤ timerWindow), the mean of the
+// middle two for an even count, leaving xs as it was.
+func median(xs []float64) float64 {
+	var s [timerWindow]float64
+	v := s[:len(xs)]
+	copy(v, xs)
+	for i := 1; i < len(v); i++ { // insertion sort: 5 numbers (slices.Sort adds 5 KB of wasm)
+		for j := i; j > 0 && v[j] < v[j-1]; j-- {
+			v[j], v[j-1] = v[j-1], v[j]
+		}
 	}
-	r.perRow += perRowEMA * (x - r.perRow)
+	m := len(v) / 2
+	if len(v)%2 == 0 {
+		return (v[m-1] + v[m]) / 2
+	}
+	return v[m]
 }
 
 // countCut counts the step's cut t.lastCut in t.stats: uneven, or changed

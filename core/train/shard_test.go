@@ -457,6 +457,55 @@ func TestCutFollowsTheFixedPart(t *testing.T) {
 	}
 }
 
+// TestOneSlowStepDoesNotMoveTheCut: a worker's time per row is the median
+// of its last steps, so a step or two several times slower than the rest
+// (a garbage collection, a thread that lost its core) leaves the cut
+// even, and a worker that stays 1.6× slower gets fewer rows 3 steps later.
+func TestOneSlowStepDoesNotMoveTheCut(t *testing.T) {
+	tr := &Trainer{links: []*shardLink{{}}}
+	dur := func(n int, perRow float64) time.Duration {
+		return time.Duration((float64(n) + rowSetup) * perRow * float64(time.Millisecond))
+	}
+	for step := range 30 {
+		r := 1.0
+		switch {
+		case step == 8 || step == 15 || step == 16:
+			r = 5
+		case step >= 22:
+			r = 1.6
+		}
+		cut := tr.cutFor(step, 2, 8)
+		want := []int{0, 4, 8}
+		if step >= 25 {
+			want = []int{0, 5, 8}
+		}
+		if !slices.Equal(cut, want) {
+			t.Errorf("step %d: cut %v, want %v", step, cut, want)
+		}
+		tr.ownTime.add(dur(cut[1], 1), cut[1])
+		tr.links[0].time.add(dur(8-cut[1], r), 8-cut[1])
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		xs   []float64
+		want float64
+	}{
+		{[]float64{1}, 1},
+		{[]float64{3, 1}, 2},
+		{[]float64{5, 1, 3}, 3},
+		{[]float64{4, 1, 3, 2}, 2.5},
+		{[]float64{9, 1, 8, 2, 5}, 5},
+		{[]float64{2, 2, 7, 2, 7}, 2},
+	} {
+		in := slices.Clone(tc.xs)
+		if got := median(tc.xs); got != tc.want || !slices.Equal(tc.xs, in) {
+			t.Errorf("median(%v) = %v (input now %v), want %v", in, got, tc.xs, tc.want)
+		}
+	}
+}
+
 // TestShardsMoveDownASlot: with a spare shard (more shards than rows), a
 // shard that fails is replaced without K changing, and the shards after
 // it move down a slot: each must compute its new slot's rows, not the
