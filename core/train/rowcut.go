@@ -71,8 +71,13 @@ const (
 // average (weight 0.25) past the line between cuts, so the cut flipped
 // for a step or three, each time a step late and each flip a step of
 // uneven work. The median of 5 ignores up to 2 such steps and follows a
-// worker that stays slower after 3.
-const timerWindow = 5
+// worker that stays slower after 3. Until a worker has timerKnown steps
+// measured its time is unknown and the cut even, so that one slow step
+// among its first few does not decide alone.
+const (
+	timerWindow = 5
+	timerKnown  = timerWindow/2 + 1
+)
 
 // rowSetup is a step's fixed part, in rows (see above).
 const rowSetup = 0.5
@@ -198,7 +203,9 @@ func (r *rowTimer) add(d time.Duration, n int) {
 	x := d.Seconds() / (float64(n) + rowSetup)
 	counted := r.steps - 1 // this one included
 	r.recent[(counted-1)%timerWindow] = x
-	r.perRow = median(r.recent[:min(counted, timerWindow)])
+	if counted >= timerKnown {
+		r.perRow = median(r.recent[:min(counted, timerWindow)])
+	}
 }
 
 // median returns the median of xs (1 ≤ len ≤ timerWindow), the mean of the
@@ -219,8 +226,9 @@ func median(xs []float64) float64 {
 	return v[m]
 }
 
-// countCut counts the step's cut t.lastCut in t.stats: uneven, or changed
-// from the last data-parallel step's, t.prevCut (for the same K).
+// countCut counts the cut of a data-parallel step that went through,
+// t.lastCut, in t.stats: uneven, or changed from the last such step's,
+// t.prevCut, when that had as many workers.
 func (t *Trainer) countCut() {
 	c := t.lastCut
 	K, B := len(c)-1, c[len(c)-1]

@@ -149,7 +149,7 @@ type ShardStats struct {
 	Resyncs int           // shards sent the whole state again after joining
 	Rows    []int         // rows per worker in the last data-parallel step (rowcut.go)
 	Uneven  int           // steps whose rows were not cut evenly
-	Changes int           // steps cut otherwise than the step before
+	Changes int           // steps cut otherwise than the last data-parallel step with as many workers
 }
 
 // SetShards makes every following Step split its batch between the trainer
@@ -430,7 +430,6 @@ func (t *Trainer) batchGradient() (float64, error) {
 	// rows went out, at the end of the last step.
 	t.lastCut = append(t.lastCut[:0], t.cutFor(t.step, K, b.B)...)
 	cut := t.lastCut // (t.cut changes when the next step's rows go out)
-	t.countCut()
 	// Shards without this step's rows (new, or cut for another K) get
 	// them now, with the whole state unless their replica follows ours.
 	// A shard holding other rows of this step has computed them; the
@@ -542,6 +541,7 @@ func (t *Trainer) batchGradient() (float64, error) {
 	}
 	t.sumParts(parts)
 	t.stats.Steps++
+	t.countCut()
 	t.stats.Own += own.Sub(start)
 	t.stats.Wait += time.Since(posted)
 	t.dropFailedShards()
@@ -591,6 +591,10 @@ func (t *Trainer) shardFailed(l *shardLink, err error) {
 
 func (t *Trainer) dropFailedShards() {
 	t.links = slices.DeleteFunc(t.links, func(l *shardLink) bool { return l.dead })
+	if len(t.links) == 0 && t.shardCache { // the last shard failed: as SetShards(nil)
+		t.Model.SetTransposeCache(false)
+		t.shardCache = false
+	}
 }
 
 // ShardHandle is a shard's side: it takes a job from the trainer and

@@ -173,7 +173,7 @@ type Trainer struct {
 	// The cut of the rows between workers (rowcut.go).
 	cut        rowCut    // of the step whose rows went out last
 	lastCut    []int     // of the last data-parallel step
-	prevCut    []int     // of the one before (ShardStats.Changes)
+	prevCut    []int     // of the last counted one (ShardStats.Changes)
 	ownTime    rowTimer  // the trainer's time per row
 	cutTimes   []float64 // scratch: the workers' times per row
 	cutScratch struct{ even, cur, best, rows []int }

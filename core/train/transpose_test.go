@@ -134,10 +134,20 @@ func TestTransposeCacheChangesNothing(t *testing.T) {
 // weights' transposes (each worker has a share of the batch, so a
 // transpose per weight per step is a larger part of its step), and so does
 // each shard; the trainer turns the cache off with its last shard, unless
-// it was on before. The replicas stay in step (no resynchronisation).
+// it was on before, or when the last shard fails. The steps are the
+// single worker's without the cache, up to float32 summation order.
 func TestShardsKeepFrozenTransposes(t *testing.T) {
+	cfg := shardTestConfig(MethodLoRA, 0)
+	ts, _ := samplers(t, corpus(), cfg.SeqLen)
+	alone, err := New(tinyModel(t), cfg, ts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alone.Run(3, 0); err != nil {
+		t.Fatal(err)
+	}
 	for _, before := range []bool{false, true} {
-		tr, ss, list := withLocalShards(t, shardTestConfig(MethodLoRA, 0), 2)
+		tr, ss, list := withLocalShards(t, cfg, 2)
 		tr.Model.SetTransposeCache(before)
 		tr.SetShards(list)
 		if !tr.Model.TransposeCache() {
@@ -154,9 +164,32 @@ func TestShardsKeepFrozenTransposes(t *testing.T) {
 		if st := tr.ShardStats(); st.Steps != 3 || st.Resyncs != 0 {
 			t.Errorf("on before %v: %d data-parallel steps, %d resynchronisations; want 3, 0", before, st.Steps, st.Resyncs)
 		}
+		if ok, why := closeTo(tr.FlatParams(nil), alone.FlatParams(nil), 1e-3); !ok {
+			t.Errorf("on before %v: parameters after 3 steps, against alone without the cache: %s", before, why)
+		}
 		tr.SetShards(nil)
 		if got := tr.Model.TransposeCache(); got != before {
 			t.Errorf("on before %v: on %v after the last shard left", before, got)
 		}
+	}
+}
+
+// TestLastShardFailingDropsTheTransposes: when the trainer's last shard
+// fails, it trains alone, and the transposes it kept for the shards go as
+// with SetShards(nil).
+func TestLastShardFailingDropsTheTransposes(t *testing.T) {
+	tr, ss, list := withLocalShards(t, shardTestConfig(MethodLoRA, 0), 2)
+	ss[0].failAt = 2
+	tr.SetShards(list)
+	for range 4 {
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tr.Workers() != 1 || len(tr.ShardErrors()) != 1 {
+		t.Fatalf("%d workers after the shard failed", tr.Workers())
+	}
+	if tr.Model.TransposeCache() {
+		t.Error("the cache is still on, training alone")
 	}
 }

@@ -68,7 +68,8 @@ type Workers struct {
 	// step was taken since the last status, or one worker trains.
 	Rows []int `json:"rows,omitempty"`
 	// UnevenSteps counts the steps since the last status whose rows were
-	// not cut evenly, CutChanges those cut otherwise than the step before.
+	// not cut evenly, CutChanges those cut otherwise than the last step
+	// with as many workers.
 	UnevenSteps int `json:"uneven_steps,omitempty"`
 	CutChanges  int `json:"cut_changes,omitempty"`
 	// Exchange is how the training shards get their jobs and return
