@@ -170,11 +170,19 @@ func (t *Trainer) SetShards(shards []Shard) {
 	for i, s := range shards {
 		t.links = append(t.links, &shardLink{Shard: s, index: i})
 	}
-	switch on := t.Model.TransposeCache(); {
-	case len(shards) > 0 && !on:
+	if len(shards) > 0 && !t.Model.TransposeCache() {
 		t.Model.SetTransposeCache(true)
 		t.shardCache = true
-	case len(shards) == 0 && t.shardCache:
+	}
+	if len(shards) == 0 {
+		t.dropShardCache()
+	}
+}
+
+// dropShardCache turns the transpose cache off when SetShards turned it on,
+// for a trainer left without shards.
+func (t *Trainer) dropShardCache() {
+	if t.shardCache {
 		t.Model.SetTransposeCache(false)
 		t.shardCache = false
 	}
@@ -591,9 +599,8 @@ func (t *Trainer) shardFailed(l *shardLink, err error) {
 
 func (t *Trainer) dropFailedShards() {
 	t.links = slices.DeleteFunc(t.links, func(l *shardLink) bool { return l.dead })
-	if len(t.links) == 0 && t.shardCache { // the last shard failed: as SetShards(nil)
-		t.Model.SetTransposeCache(false)
-		t.shardCache = false
+	if len(t.links) == 0 { // the last shard failed
+		t.dropShardCache()
 	}
 }
 
