@@ -231,12 +231,9 @@ func median(xs []float64) float64 {
 // t.prevCut, when that had as many workers.
 func (t *Trainer) countCut() {
 	c := t.lastCut
-	K, B := len(c)-1, c[len(c)-1]
-	for j := range K + 1 {
-		if c[j] != j*B/K {
-			t.stats.Uneven++
-			break
-		}
+	sc := &t.cutScratch // (cutFor remakes its even cut every call)
+	if sc.even = evenCut(sc.even, len(c)-1, c[len(c)-1]); !slices.Equal(c, sc.even) {
+		t.stats.Uneven++
 	}
 	if len(t.prevCut) == len(c) && !slices.Equal(t.prevCut, c) {
 		t.stats.Changes++
